@@ -1,0 +1,18 @@
+"""A faithful, deterministic stand-in for ScanSource's Sales Order API (see DESIGN.md)."""
+
+from syncer.sim.clock import Clock, FakeClock, RealClock
+from syncer.sim.config import SimConfig, Subscription
+from syncer.sim.server import RunningSim, run_simulator, serve_forever
+from syncer.sim.simulator import Simulator
+
+__all__ = [
+    "Clock",
+    "FakeClock",
+    "RealClock",
+    "RunningSim",
+    "SimConfig",
+    "Simulator",
+    "Subscription",
+    "run_simulator",
+    "serve_forever",
+]

@@ -1,0 +1,190 @@
+"""The simulator's HTTP face: Azure-AD-style token endpoint and the APIM-fronted sales order API.
+
+One catch-all route dispatches on the lower-cased path, because APIM matches paths
+case-insensitively and answers unknown operations with its own 404.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import base64
+import binascii
+import hmac
+import re
+from typing import Any
+
+import orjson
+from aiohttp import web
+
+from syncer.sim import payloads
+from syncer.sim.config import Subscription
+from syncer.sim.query import BadRequest, parse_bool, parse_list_query, select_page
+from syncer.sim.simulator import Simulator
+
+BASE_PATH = "/scsc/salesorder/v1"
+_TOKEN_PATH = re.compile(r"/[^/]+/oauth2/v2\.0/token")
+_MISSING_KEY = (
+    "Access denied due to missing subscription key. "
+    "Make sure to include subscription key when making requests to an API."
+)
+_INVALID_KEY = (
+    "Access denied due to invalid subscription key. "
+    "Make sure to provide a valid key for an active subscription."
+)
+_UNAUTHORIZED = "Unauthorized! Access token is missing or invalid."
+_MISSING_PARAM = "AADSTS900144: The request body must contain the following parameter: '{}'."
+_BAD_SCOPE = (
+    "AADSTS1002012: The provided value for scope is not valid. Client credential flows must "
+    "have a scope value with /.default suffixed to the resource identifier."
+)
+
+
+def _json(body: Any, status: int = 200) -> web.Response:
+    return web.Response(body=orjson.dumps(body), status=status, content_type="application/json")
+
+
+def _error(status: int, message: str) -> web.Response:
+    return _json({"statusCode": status, "message": message}, status)
+
+
+def _aad_error(status: int, error: str, description: str) -> web.Response:
+    return _json({"error": error, "error_description": description}, status)
+
+
+def _params(request: web.Request) -> dict[str, str]:
+    """Query parameters by lower-cased name; the first occurrence wins."""
+    out: dict[str, str] = {}
+    for k, v in request.query.items():
+        out.setdefault(k.lower(), v)
+    return out
+
+
+class _Handlers:
+    def __init__(self, sim: Simulator) -> None:
+        self.sim = sim
+
+    async def dispatch(self, request: web.Request) -> web.StreamResponse:
+        path = request.path.rstrip("/").lower()
+        if _TOKEN_PATH.fullmatch(path) and request.method == "POST":
+            return await self.token(request)
+        if not path.startswith(BASE_PATH + "/") or request.method != "GET":
+            return _error(404, "Resource not found")
+        op = path[len(BASE_PATH) + 1 :].split("/")
+        if not (op == ["detail"] or (op[0] == "list" and len(op) <= 2)):
+            return _error(404, "Resource not found")
+        if self.sim.config.latency_ms > 0:
+            await asyncio.sleep(self.sim.config.latency_ms / 1000)
+        params = _params(request)
+        sub = self.authenticate(request, params)
+        if isinstance(sub, web.Response):
+            return sub
+        # The old list form carries the customer in the path: /list/{customerNumber}.
+        customer = request.path.rstrip("/").split("/")[-1] if len(op) == 2 else None
+        customer = (customer or params.get("customernumber", "")).strip()
+        if not customer:
+            return _error(400, "customerNumber is required.")
+        if customer not in sub.customer_numbers:
+            return _error(
+                403, f"Customer number {customer} is not authorized for this subscription."
+            )
+        try:
+            if op[0] == "list":
+                return self.order_list(customer, params)
+            return self.detail(customer, params)
+        except BadRequest as exc:
+            return _error(400, exc.message)
+
+    def authenticate(
+        self, request: web.Request, params: dict[str, str]
+    ) -> Subscription | web.Response:
+        """APIM order: subscription key first, then the bearer token, which must be the key's."""
+        key = request.headers.get("Ocp-Apim-Subscription-Key") or params.get("subscription-key")
+        if not key:
+            return _error(401, _MISSING_KEY)
+        sub = self.sim.subscription_for_key(key)
+        if sub is None:
+            return _error(401, _INVALID_KEY)
+        scheme, _, token = request.headers.get("Authorization", "").partition(" ")
+        if scheme.lower() != "bearer" or self.sim.tokens.client_of(token.strip()) != sub.client_id:
+            return _error(401, _UNAUTHORIZED)
+        return sub
+
+    def order_list(self, customer: str, params: dict[str, str]) -> web.Response:
+        q = parse_list_query(params, self.sim.config.max_page_size)
+        page = select_page(self.sim.orders_of(customer), q, self.sim.city_of)
+        return _json([payloads.list_row(self.sim.view(s), q.include_schedule_lines) for s in page])
+
+    def detail(self, customer: str, params: dict[str, str]) -> web.Response:
+        exclude = parse_bool(params, "excludeSerialTracking")
+        number = params.get("salesordernumber", "").strip()
+        if not number:
+            return _error(400, "salesOrderNumber is required.")
+        s = self.sim.find(number)
+        if s is None:
+            return _error(404, f"Sales order {number} not found.")
+        if s.customer != customer:
+            return _error(403, f"Sales order {number} does not belong to customer {customer}.")
+        body = self.sim.detail_bytes(s, exclude)
+        return web.Response(body=body, content_type="application/json")
+
+    async def token(self, request: web.Request) -> web.Response:
+        form = await request.post()
+        fields = {k: v for k, v in form.items() if isinstance(v, str)}
+        client_id, secret = fields.get("client_id", ""), fields.get("client_secret", "")
+        basic = _basic_credentials(request)
+        if basic:
+            client_id, secret = basic
+        grant = fields.get("grant_type", "")
+        if not grant:
+            return _aad_error(
+                400,
+                "invalid_request",
+                _MISSING_PARAM.format("grant_type"),
+            )
+        if grant != "client_credentials":
+            return _aad_error(
+                400,
+                "unsupported_grant_type",
+                "AADSTS70003: The app requested an unsupported grant type.",
+            )
+        if not client_id:
+            return _aad_error(
+                400,
+                "invalid_request",
+                _MISSING_PARAM.format("client_id"),
+            )
+        scope = fields.get("scope", "")
+        if not scope.endswith("/.default"):
+            return _aad_error(
+                400,
+                "invalid_scope",
+                _BAD_SCOPE,
+            )
+        sub = self.sim.subscription_for_client(client_id)
+        if sub is None or not hmac.compare_digest(secret.encode(), sub.client_secret.encode()):
+            # Never echo the secret; Azure AD names only the app.
+            return _aad_error(
+                401,
+                "invalid_client",
+                f"AADSTS7000215: Invalid client secret provided for app '{client_id}'.",
+            )
+        response = _json(self.sim.tokens.issue(client_id))
+        response.headers["Cache-Control"] = "no-store"
+        return response
+
+
+def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
+    scheme, _, value = request.headers.get("Authorization", "").partition(" ")
+    if scheme.lower() != "basic":
+        return None
+    try:
+        client_id, _, secret = base64.b64decode(value.strip()).decode().partition(":")
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    return client_id, secret
+
+
+def build_app(sim: Simulator) -> web.Application:
+    app = web.Application()
+    app.router.add_route("*", "/{tail:.*}", _Handlers(sim).dispatch)
+    return app

@@ -1,0 +1,137 @@
+"""An order as it stands now: plan + state resolved into quantities, schedules and shipments.
+
+Payloads and ground truth both render from this one view, so they cannot disagree.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+
+from syncer.sim.books import CustomerBook
+from syncer.sim.catalog import REJECT_REASON_CANCELLED
+from syncer.sim.plan import DeliveryLinePlan, DeliveryPlan, LinePlan, OrderPlan
+from syncer.sim.state import OrderState, status_of
+
+
+@dataclass(frozen=True, slots=True)
+class LineView:
+    plan: LinePlan
+    shipped: int
+    committed: int
+    back_ordered: int
+    canceled: int
+    reject_reason: str | None
+    schedules: tuple[tuple[date, int], ...]
+    serials: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryView:
+    plan: DeliveryPlan
+    lines: tuple[DeliveryLinePlan, ...]
+    shipped_date: date
+
+
+@dataclass(frozen=True, slots=True)
+class OrderView:
+    state: OrderState
+    book: CustomerBook
+    plan: OrderPlan
+    status: str
+    last_changed: int
+    lines: tuple[LineView, ...]
+    deliveries: tuple[DeliveryView, ...]
+    invoice_numbers: tuple[str, ...]
+    tracking_numbers: tuple[str, ...]
+    tax_cents: int
+    insurance_cents: int
+    total_cents: int
+    last_ship_date: date | None
+
+
+def effective_deliveries(
+    plan: OrderPlan, dropped: frozenset[int]
+) -> list[tuple[int, DeliveryPlan]]:
+    """Planned deliveries that still carry a line; dropping lines can empty a future one."""
+    return [
+        (j, d)
+        for j, d in enumerate(plan.deliveries)
+        if any(dl.line_number not in dropped for dl in d.lines)
+    ]
+
+
+def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
+    eff = effective_deliveries(plan, s.dropped)
+    k = len(s.shipped_days)
+    shipped, pending = eff[:k], eff[k:]
+    first_lead = plan.deliveries[0].lead_days
+    lines = []
+    for ln in plan.lines:
+        if ln.line_number in s.dropped:
+            continue
+        done = sum(ln.per_delivery[j] for j, _ in shipped)
+        serials = dict.fromkeys(
+            det.serial_number
+            for _, d in shipped
+            for dl in d.lines
+            if dl.line_number == ln.line_number
+            for det in dl.details
+            if det.serial_number is not None
+        )
+        if s.cancelled:
+            committed = back = 0
+            canceled = ln.ordered - done
+            schedules: tuple[tuple[date, int], ...] = ()
+        else:
+            canceled = 0
+            committed = ln.per_delivery[pending[0][0]] if pending else 0
+            back = sum(ln.per_delivery[j] for j, _ in pending[1:])
+            base = pending[0][1].lead_days if pending else 0
+            schedules = tuple(
+                (
+                    date.fromordinal(s.anchor_day + first_lead + d.lead_days - base),
+                    ln.per_delivery[j],
+                )
+                for j, d in pending
+                if ln.per_delivery[j]
+            )
+        lines.append(
+            LineView(
+                plan=ln,
+                shipped=done,
+                committed=committed,
+                back_ordered=back,
+                canceled=canceled,
+                reject_reason=REJECT_REASON_CANCELLED if canceled else None,
+                schedules=schedules,
+                serials=tuple(k for k in serials if k is not None),
+            )
+        )
+    deliveries = tuple(
+        DeliveryView(
+            plan=d,
+            lines=tuple(dl for dl in d.lines if dl.line_number not in s.dropped),
+            shipped_date=date.fromordinal(day),
+        )
+        for (_, d), day in zip(shipped, s.shipped_days, strict=True)
+    )
+    line_total = sum(lv.plan.price_cents * lv.plan.ordered for lv in lines)
+    tax = round(line_total * plan.tax_bp / 10_000)
+    insurance = round(line_total * 0.003) if plan.insured else 0
+    tracking = dict.fromkeys(p.tracking_number for d in deliveries for p in d.plan.parcels)
+    return OrderView(
+        state=s,
+        book=book,
+        plan=plan,
+        status=status_of(s),
+        last_changed=s.last_changed,
+        lines=tuple(lines),
+        deliveries=deliveries,
+        invoice_numbers=tuple(d.plan.invoice_number for d in deliveries),
+        tracking_numbers=tuple(tracking),
+        tax_cents=tax,
+        insurance_cents=insurance,
+        total_cents=line_total + plan.freight_cents + tax + insurance,
+        last_ship_date=date.fromordinal(max(s.shipped_days)) if s.shipped_days else None,
+    )
