@@ -1,0 +1,309 @@
+"""Payload models: the one place raw API JSON is validated.
+
+Tolerant by design (API reference §10): every field may be null or missing, arrays may be null,
+integers may arrive as 10.0 (or as the portal sample's 0.108), dates come in several formats,
+and InvoiceNumbers may be a string or sit under the misspelt key InvoiceNmbers. What cannot be
+made sense of raises PayloadError with a readable reason.
+"""
+
+from __future__ import annotations
+
+import math
+from datetime import date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Annotated, Any, TypeVar
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+
+from syncer.errors import PayloadError
+
+EASTERN = ZoneInfo("America/New_York")
+MAX_TEXT = 10_000
+
+
+def _text(v: Any) -> str | None:
+    if v is None:
+        return None
+    if isinstance(v, str):
+        if len(v) > MAX_TEXT:
+            raise ValueError(f"text longer than {MAX_TEXT} characters")
+        # Postgres text cannot hold NUL; anything else (any unicode) is data.
+        return v.replace("\x00", "")
+    if isinstance(v, bool):
+        raise ValueError("expected text, got a boolean")
+    if isinstance(v, int | float):
+        return str(v)
+    raise ValueError(f"expected text, got {type(v).__name__}")
+
+
+def _number(v: Any) -> Decimal | None:
+    if v is None or v == "":
+        return None
+    if isinstance(v, bool):
+        raise ValueError("expected a number, got a boolean")
+    if isinstance(v, float):
+        if not math.isfinite(v):
+            raise ValueError("expected a finite number")
+        return Decimal(repr(v))
+    if isinstance(v, int | str):
+        try:
+            d = Decimal(str(v).strip())
+        except InvalidOperation:
+            raise ValueError(f"not a number: {str(v)[:40]!r}") from None
+        if not d.is_finite():
+            raise ValueError("expected a finite number")
+        return d
+    raise ValueError(f"expected a number, got {type(v).__name__}")
+
+
+def _whole(v: Any) -> int | None:
+    """Line numbers and counts: the schema says number, real clients round (§10)."""
+    d = _number(v)
+    if d is None:
+        return None
+    rounded = int(d.to_integral_value())
+    if abs(rounded) > 2_147_483_647:
+        raise ValueError("number out of range for a line number")
+    return rounded
+
+
+def _day(v: Any) -> date | None:
+    moment = _moment(v)
+    return moment.date() if isinstance(moment, datetime) else moment
+
+
+def _moment(v: Any) -> datetime | date | None:
+    """Lenient: YYYY-MM-DD, ISO-8601 with or without offset, or M/D/YYYY h:mm AM/PM (Eastern).
+
+    A string in none of these forms (the portal sample says "string") becomes None rather than
+    failing the whole order: the original text is kept in sales_orders.raw. A non-string is an
+    error: that is a different payload, not a different format.
+    """
+    if v is None:
+        return None
+    if not isinstance(v, str):
+        raise ValueError(f"expected a date string, got {type(v).__name__}")
+    s = v.strip()
+    if not s:
+        return None
+    if len(s) == 10 and s[4:5] == "-":
+        try:
+            return date.fromisoformat(s)
+        except ValueError:
+            return None
+    try:
+        parsed = datetime.fromisoformat(s)
+    except ValueError:
+        us = _us_datetime(s)
+        if us is None:
+            return None
+        parsed = us
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=EASTERN)
+
+
+def _us_datetime(s: str) -> datetime | None:
+    for fmt in ("%m/%d/%Y %I:%M %p", "%m/%d/%Y %I:%M:%S %p", "%m/%d/%Y %H:%M", "%m/%d/%Y"):
+        try:
+            return datetime.strptime(s, fmt)
+        except ValueError:
+            continue
+    return None
+
+
+def _timestamp(v: Any) -> datetime | None:
+    moment = _moment(v)
+    if moment is None or isinstance(moment, datetime):
+        return moment
+    return datetime.combine(moment, time(), EASTERN)
+
+
+def _list(v: Any) -> Any:
+    return [] if v is None else v
+
+
+def _strings(v: Any) -> list[str]:
+    """An array of strings that may arrive as null, one string, or a comma-separated string."""
+    if v is None:
+        return []
+    if isinstance(v, str):
+        return [s.strip() for s in v.split(",") if s.strip()]
+    if isinstance(v, list):
+        return [t for t in (_text(x) for x in v) if t]
+    raise ValueError(f"expected a list of strings, got {type(v).__name__}")
+
+
+Text = Annotated[str | None, BeforeValidator(_text)]
+Num = Annotated[Decimal | None, BeforeValidator(_number)]
+Whole = Annotated[int | None, BeforeValidator(_whole)]
+Day = Annotated[date | None, BeforeValidator(_day)]
+Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
+Strings = Annotated[list[str], BeforeValidator(_strings)]
+
+
+T = TypeVar("T")
+Items = Annotated[list[T], BeforeValidator(_list)]  # an array that may arrive as null
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+
+
+class Address(_Model):
+    name: Text = Field(None, alias="Name")
+    attn: Text = Field(None, alias="Attn")
+    street1: Text = Field(None, alias="Street1")
+    street2: Text = Field(None, alias="Street2")
+    city: Text = Field(None, alias="City")
+    state: Text = Field(None, alias="State")
+    postal_code: Text = Field(None, alias="PostalCode")
+    country: Text = Field(None, alias="Country")
+
+
+class ScheduleLine(_Model):
+    estimated_ship_date: Day = Field(None, alias="EstimatedShipDate")
+    confirmed: Num = Field(None, alias="Confirmed")
+
+
+def _invoice_numbers(data: Any) -> Any:
+    """InvoiceNumbers has been seen as a string and under the misspelt key InvoiceNmbers (§10)."""
+    if isinstance(data, dict) and "InvoiceNumbers" not in data and "InvoiceNmbers" in data:
+        return {**data, "InvoiceNumbers": data["InvoiceNmbers"]}
+    return data
+
+
+class SalesOrderLine(_Model):
+    line_number: Whole = Field(None, alias="LineNumber")
+    po_line_number: Whole = Field(None, alias="POLineNumber")
+    reference_line_number: Text = Field(None, alias="ReferenceLineNumber")
+    item_number: Text = Field(None, alias="ItemNumber")
+    product_mfr_part: Text = Field(None, alias="ProductMfrPart")
+    customer_part_number: Text = Field(None, alias="CustomerPartNumber")
+    customer_part_reference: Text = Field(None, alias="CustomerPartReference")
+    product_description: Text = Field(None, alias="ProductDescription")
+    item_cat_code: Text = Field(None, alias="ItemCatCode")
+    item_cat_desc: Text = Field(None, alias="ItemCatDesc")
+    matl_grp_code: Text = Field(None, alias="MatlGrpCode")
+    matl_grp_desc: Text = Field(None, alias="MatlGrpDesc")
+    ordered: Num = Field(None, alias="Ordered")
+    committed: Num = Field(None, alias="Committed")
+    back_ordered: Num = Field(None, alias="BackOrdered")
+    shipped: Num = Field(None, alias="Shipped")
+    canceled: Num = Field(None, alias="Canceled")
+    reject_reason: Text = Field(None, alias="RejectReason")
+    price: Num = Field(None, alias="Price")
+    currency: Text = Field(None, alias="Currency")
+    serial_numbers: Strings = Field(default_factory=list, alias="SerialNumbers")
+    # Not in the reference's line model, but the seed page's nesting is ambiguous: accept both.
+    invoice_numbers: Strings = Field(default_factory=list, alias="InvoiceNumbers")
+    tracking_numbers: Strings = Field(default_factory=list, alias="TrackingNumbers")
+    schedule_lines: Items[ScheduleLine] = Field(default_factory=list, alias="ScheduleLines")
+
+    _fix_invoices = model_validator(mode="before")(_invoice_numbers)
+
+
+class Parcel(_Model):
+    carton_number: Text = Field(None, alias="CartonNumber")
+    carrier_code: Text = Field(None, alias="CarrierCode")
+    tracking_type: Text = Field(None, alias="TrackingType")
+    tracking_number: Text = Field(None, alias="TrackingNumber")
+    weight: Num = Field(None, alias="Weight")
+    weight_uom: Text = Field(None, alias="WeightUOM")
+
+
+class LineItemDetail(_Model):
+    carton_number: Text = Field(None, alias="CartonNumber")
+    serial_number: Text = Field(None, alias="SerialNumber")
+    mac_address: Text = Field(None, alias="MACAddress")
+    mac_address_unformatted: Text = Field(None, alias="MACAddressUnformatted")
+
+
+class DeliveryLine(_Model):
+    delivery_line_number: Whole = Field(None, alias="DeliveryDocumentLineNumber")
+    order_line_number: Whole = Field(None, alias="OrderLineNumber")
+    item_number: Text = Field(None, alias="ItemNumber")
+    quantity_ordered: Num = Field(None, alias="QuantityOrdered")
+    quantity_picked: Num = Field(None, alias="QuantityPicked")
+    quantity_scanned: Num = Field(None, alias="QuantityScanned")
+    quantity_shipped: Num = Field(None, alias="QuantityShipped")
+    quantity_canceled: Num = Field(None, alias="QuantityCanceled")
+    details: Items[LineItemDetail] = Field(default_factory=list, alias="LineItemDetails")
+
+
+class Delivery(_Model):
+    delivery_document_number: Text = Field(None, alias="DeliveryDocumentNumber")
+    delivery_status: Text = Field(None, alias="DeliveryStatus")
+    shipped_date: Day = Field(None, alias="ShippedDate")
+    parcels: Items[Parcel] = Field(default_factory=list, alias="Parcels")
+    line_items: Items[DeliveryLine] = Field(default_factory=list, alias="LineItems")
+
+
+class SalesOrderDetail(_Model):
+    sales_order_number: Text = Field(None, alias="SalesOrderNumber")
+    billing_address: Address | None = Field(None, alias="BillingAddress")
+    shipping_address: Address | None = Field(None, alias="ShippingAddress")
+    po_number: Text = Field(None, alias="PONumber")
+    end_user_po: Text = Field(None, alias="EndUserPO")
+    reference_number: Text = Field(None, alias="ReferenceNumber")
+    doc_type: Text = Field(None, alias="DocType")
+    status: Text = Field(None, alias="Status")
+    last_ship_date: Day = Field(None, alias="LastShipDate")
+    memo: Text = Field(None, alias="Memo")
+    sales_rep_code: Text = Field(None, alias="SalesRepCode")
+    sales_rep_name: Text = Field(None, alias="SalesRepName")
+    sales_rep_email: Text = Field(None, alias="SalesRepEmail")
+    insurance_amount: Num = Field(None, alias="InsuranceAmount")
+    tax_amount: Num = Field(None, alias="TaxAmount")
+    total: Num = Field(None, alias="Total")
+    currency: Text = Field(None, alias="Currency")
+    entered_by_email: Text = Field(None, alias="EnteredByEmail")
+    shipping_option_description: Text = Field(None, alias="ShippingOptionDescription")
+    freight_amount: Num = Field(None, alias="FreightAmount")
+    lines: Items[SalesOrderLine] = Field(default_factory=list, alias="SalesOrderLines")
+    invoice_numbers: Strings = Field(default_factory=list, alias="InvoiceNumbers")
+    tracking_numbers: Strings = Field(default_factory=list, alias="TrackingNumbers")
+    deliveries: Items[Delivery] = Field(default_factory=list, alias="Deliveries")
+
+    _fix_invoices = model_validator(mode="before")(_invoice_numbers)
+
+
+class OrderListRow(_Model):
+    """A row of /list or /summary: what we need to decide whether to fetch the detail."""
+
+    order_number: Text = Field(None, alias="OrderNumber")
+    status: Text = Field(None, alias="Status")
+    po_number: Text = Field(None, alias="PONumber")
+    date_entered: Timestamp = Field(None, alias="DateEntered")
+    last_changed: Timestamp = Field(None, alias="LastChanged")
+
+
+def parse_detail(payload: Any) -> SalesOrderDetail:
+    if not isinstance(payload, dict):
+        raise PayloadError(f"detail is a {type(payload).__name__}, not an object")
+    try:
+        return SalesOrderDetail.model_validate(payload)
+    except ValidationError as exc:
+        raise PayloadError(describe_validation(exc)) from None
+
+
+def parse_list_row(payload: Any) -> OrderListRow:
+    if not isinstance(payload, dict):
+        raise PayloadError(f"list row is a {type(payload).__name__}, not an object")
+    try:
+        row = OrderListRow.model_validate(payload)
+    except ValidationError as exc:
+        raise PayloadError(describe_validation(exc)) from None
+    if not row.order_number:
+        raise PayloadError("list row has no OrderNumber")
+    return row
+
+
+def describe_validation(exc: ValidationError, limit: int = 5) -> str:
+    """'SalesOrderLines.3.Ordered: not a number: 'abc'' — readable, bounded, no huge values."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")

@@ -1,0 +1,109 @@
+"""Builds the process's resources from settings and closes them: one engine, one HTTP session,
+one client per set of credentials. Whoever opens a resource here also closes it here."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import aiohttp
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer.auth import Credentials
+from syncer.client import ScanSourceClient
+from syncer.config import Account, Settings
+from syncer.db import create_engine, embedded_postgres
+from syncer.errors import ConfigError
+from syncer.sync import AccountSync, SyncOptions
+from syncer.transport import Transport, make_session
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: AsyncEngine
+    session: aiohttp.ClientSession
+    clients: dict[str, ScanSourceClient] = field(default_factory=dict)  # by customer number
+
+    def options(self) -> SyncOptions:
+        s = self.settings
+        return SyncOptions(
+            batch_size=s.sync_batch_size,
+            page_size=s.sync_page_size,
+            lookback_days=s.sync_lookback_days,
+            timezone=s.sync_timezone,
+            safety_margin_seconds=s.sync_safety_margin_seconds,
+            concurrency=s.api_concurrency,
+        )
+
+    def account_sync(self, customer_number: str) -> AccountSync:
+        return AccountSync(
+            self.engine, self.clients[customer_number], customer_number, self.options()
+        )
+
+
+def credentials_for(settings: Settings, account: Account) -> Credentials:
+    client_id = account.client_id or settings.api_client_id
+    secret = account.client_secret or settings.api_client_secret
+    key = account.subscription_key or settings.api_subscription_key
+    missing = [
+        name
+        for name, value in (
+            ("client_id", client_id),
+            ("client_secret", secret.get_secret_value()),
+            ("subscription_key", key.get_secret_value()),
+        )
+        if not value
+    ]
+    if missing:
+        raise ConfigError(
+            f"account {account.customer_number}: no {', '.join(missing)} "
+            "(set SYNCER_API_CLIENT_ID, SYNCER_API_CLIENT_SECRET, SYNCER_API_SUBSCRIPTION_KEY)"
+        )
+    return Credentials(client_id, SecretStr(secret.get_secret_value()), key)
+
+
+@contextlib.asynccontextmanager
+async def database_url(settings: Settings) -> AsyncIterator[str]:
+    """The configured database, or an embedded Postgres kept in settings.embedded_db_dir."""
+    if settings.database_url:
+        yield settings.database_url
+        return
+    with embedded_postgres(Path(settings.embedded_db_dir)) as url:
+        yield url
+
+
+@contextlib.asynccontextmanager
+async def open_runtime(settings: Settings, *, need_accounts: bool = True) -> AsyncIterator[Runtime]:
+    if need_accounts and not settings.accounts:
+        raise ConfigError("no accounts configured (set SYNCER_ACCOUNTS=<customer number>,...)")
+    # Validate every account's credentials before opening anything.
+    creds = {a.customer_number: credentials_for(settings, a) for a in settings.accounts}
+    async with contextlib.AsyncExitStack() as stack:
+        url = await stack.enter_async_context(database_url(settings))
+        engine = create_engine(url, pool_size=settings.db_pool_size)
+        stack.push_async_callback(engine.dispose)
+        session = make_session(
+            concurrency=settings.api_concurrency, verify_tls=settings.api_verify_tls
+        )
+        stack.push_async_callback(session.close)
+        runtime = Runtime(settings, engine, session)
+        shared: dict[Credentials, ScanSourceClient] = {}
+        for number, cred in creds.items():
+            # Accounts sharing credentials share one client: one token, one set of limits.
+            if cred not in shared:
+                transport = Transport(
+                    session,
+                    base_url=settings.api_base_url,
+                    token_url=settings.api_token_url,
+                    scope=settings.api_scope,
+                    credentials=cred,
+                    timeout_seconds=settings.api_timeout_seconds,
+                    max_in_flight=settings.api_concurrency,
+                )
+                shared[cred] = ScanSourceClient(transport)
+            runtime.clients[number] = shared[cred]
+        yield runtime
