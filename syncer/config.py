@@ -70,6 +70,7 @@ class Settings(BaseSettings):
     sync_lookback_days: int = Field(default=1, ge=0, le=3650)
     sync_timezone: str = "America/New_York"
     sync_safety_margin_seconds: int = Field(default=120, ge=0)
+    sync_lock_wait: bool = False
 
     @field_validator("accounts", mode="before")
     @classmethod

@@ -29,6 +29,7 @@ _CREATE_STAGE = (
     f"(LIKE {S}.sales_orders INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
 )
 
+RAW_INDEX = HEADER_COLUMNS.index("raw")
 _UPDATABLE = [c for c in HEADER_COLUMNS if c not in ("customer_number", "sales_order_number")]
 _COLS = ", ".join(HEADER_COLUMNS)
 

@@ -37,6 +37,23 @@ def _text(v: Any) -> str | None:
     raise ValueError(f"expected text, got {type(v).__name__}")
 
 
+# Money and quantities: 15 integer digits is a trillion dollars; 30 decimals exceeds any sample.
+# Beyond these the driver would mis-encode or reject the value, so it is refused here, readably.
+MAX_INTEGER_DIGITS = 15
+MAX_DECIMALS = 30
+
+
+def _bounded(d: Decimal) -> Decimal:
+    if not d.is_finite():
+        raise ValueError("expected a finite number")
+    if d != 0 and d.adjusted() >= MAX_INTEGER_DIGITS:
+        raise ValueError(f"number too large ({str(d)[:20]})")
+    exponent = d.as_tuple().exponent
+    if isinstance(exponent, int) and exponent < -MAX_DECIMALS:
+        d = round(d, MAX_DECIMALS)
+    return d
+
+
 def _number(v: Any) -> Decimal | None:
     if v is None or v == "":
         return None
@@ -45,15 +62,16 @@ def _number(v: Any) -> Decimal | None:
     if isinstance(v, float):
         if not math.isfinite(v):
             raise ValueError("expected a finite number")
-        return Decimal(repr(v))
+        return _bounded(Decimal(repr(v)))
     if isinstance(v, int | str):
+        text = str(v).strip()
+        if len(text) > 100:
+            raise ValueError(f"not a number: {text[:40]!r}…")
         try:
-            d = Decimal(str(v).strip())
+            d = Decimal(text)
         except InvalidOperation:
-            raise ValueError(f"not a number: {str(v)[:40]!r}") from None
-        if not d.is_finite():
-            raise ValueError("expected a finite number")
-        return d
+            raise ValueError(f"not a number: {text[:40]!r}") from None
+        return _bounded(d)
     raise ValueError(f"expected a number, got {type(v).__name__}")
 
 

@@ -17,7 +17,7 @@ from syncer.client import ScanSourceClient
 from syncer.config import Account, Settings
 from syncer.db import create_engine, embedded_postgres
 from syncer.errors import ConfigError
-from syncer.sync import AccountSync, SyncOptions
+from syncer.sync import AccountSync, Progress, SyncOptions
 from syncer.transport import Transport, make_session
 
 
@@ -37,11 +37,16 @@ class Runtime:
             timezone=s.sync_timezone,
             safety_margin_seconds=s.sync_safety_margin_seconds,
             concurrency=s.api_concurrency,
+            wait_for_lock=s.sync_lock_wait,
         )
 
-    def account_sync(self, customer_number: str) -> AccountSync:
+    def account_sync(self, customer_number: str, progress: Progress | None = None) -> AccountSync:
         return AccountSync(
-            self.engine, self.clients[customer_number], customer_number, self.options()
+            self.engine,
+            self.clients[customer_number],
+            customer_number,
+            self.options(),
+            progress=progress,
         )
 
 

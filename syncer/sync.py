@@ -1,9 +1,13 @@
 """Orchestration of one account's run: list → decide → fetch details → rows → load.
 
 The only module that sees the client, the rows and the loader together. Stages overlap through
-bounded queues, so the API is never idle waiting for the database, and memory stays bounded:
+queues, so the API is not idle while the database writes, and the work in flight is bounded:
 
     lister ──fetch_q──▶ N fetchers ──load_q──▶ loader (one transaction per batch)
+
+A fetcher takes a permit before fetching a detail; the loader gives it back once the order is
+committed (or recorded as failed). With `batch_size` permits, at most one batch of fetched
+details is ever uncommitted: that is all a crash can cost.
 """
 
 from __future__ import annotations
@@ -12,18 +16,20 @@ import asyncio
 import logging
 import time
 import zlib
-from collections.abc import Callable
-from dataclasses import asdict, dataclass, field
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
+import asyncpg
 import orjson
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import loader
 from syncer.client import ScanSourceClient
-from syncer.errors import ApiError, PayloadError, SyncerError
+from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_detail, parse_list_row
 from syncer.rows import OrderRows, build_rows
@@ -32,8 +38,10 @@ from syncer.transport import ApiStats, run_stats
 log = logging.getLogger(__name__)
 
 Clock = Callable[[], datetime]
+Window = tuple[date | None, date]
 S = "scansource"
 STREAM = "sales_orders"
+DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
 
 
 def utcnow() -> datetime:
@@ -66,12 +74,16 @@ class Counts:
 class RunResult:
     account: str
     run_id: int | None
-    outcome: str  # succeeded | failed | skipped (another instance holds the account)
+    outcome: str  # running | succeeded | failed | skipped (another instance holds the account)
+    kind: str = "sync"
     counts: Counts = field(default_factory=Counts)
     api: ApiStats = field(default_factory=ApiStats)
     seconds: float = 0.0
     error: str | None = None
-    window: tuple[date | None, date] | None = None
+    window: Window | None = None
+
+
+Progress = Callable[[RunResult], None]
 
 
 def needs_fetch(listed: OrderListRow, stored: Stored | None, margin: timedelta) -> bool:
@@ -89,8 +101,22 @@ def needs_fetch(listed: OrderListRow, stored: Stored | None, margin: timedelta) 
     return stored.detail_fetched_at < minute_end + margin
 
 
+def chunks(window: Window, days: int) -> list[Window]:
+    """Split a bounded window into consecutive pieces of `days` days (a backfill lists one at a
+    time, so what it remembers stays bounded)."""
+    start, end = window
+    if start is None:
+        return [window]
+    out: list[Window] = []
+    while start <= end:
+        stop = min(end, start + timedelta(days=days - 1))
+        out.append((start, stop))
+        start = stop + timedelta(days=1)
+    return out
+
+
 def lock_key(account: str) -> int:
-    """A stable 63-bit key for the account's advisory lock."""
+    """A stable key for the account's advisory lock."""
     return zlib.crc32(f"scansource-syncer:{account}".encode()) | (1 << 40)
 
 
@@ -103,31 +129,45 @@ class AccountSync:
         options: SyncOptions,
         *,
         clock: Clock = utcnow,
+        progress: Progress | None = None,
     ) -> None:
         self.engine = engine
         self.client = client
         self.account = account
         self.options = options
         self.clock = clock
+        self.progress = progress
         self.tz = ZoneInfo(options.timezone)
         self._margin = timedelta(seconds=options.safety_margin_seconds)
 
     async def run(
-        self, *, window: tuple[date | None, date] | None = None, kind: str = "sync"
+        self,
+        *,
+        window: Window | None = None,
+        kind: str = "sync",
+        force: bool = False,
+        chunk_days: int = 7,
     ) -> RunResult:
-        """One run. `window` forces a list range (backfill) and leaves the watermark alone."""
+        """One run. A given `window` (backfill) is listed in chunks and leaves the watermark
+        alone; `force` fetches every listed order whatever its stamp."""
         started = time.perf_counter()
-        result = RunResult(self.account, None, "running")
+        result = RunResult(self.account, None, "running", kind)
         token = run_stats.set(result.api)
         try:
             async with loader.connection(self.engine) as lock_con:
                 if not await self._lock(lock_con):
                     result.outcome = "skipped"
+                    log.info("account %s: another instance is syncing it; skipped", self.account)
                     return result
                 try:
-                    await self._run_locked(result, window, kind)
+                    windows = chunks(window, chunk_days) if window else None
+                    await self._run_locked(result, windows, force)
                 finally:
                     await lock_con.execute("SELECT pg_advisory_unlock($1)", lock_key(self.account))
+        except DB_ERRORS as exc:
+            raise DatabaseError(
+                f"account {self.account}: database error: {_describe(exc)}"
+            ) from exc
         finally:
             run_stats.reset(token)
             result.seconds = time.perf_counter() - started
@@ -140,32 +180,32 @@ class AccountSync:
         return bool(await con.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.account)))
 
     async def _run_locked(
-        self, result: RunResult, window: tuple[date | None, date] | None, kind: str
+        self, result: RunResult, windows: list[Window] | None, force: bool
     ) -> None:
         run_started_at = self.clock()
         async with loader.connection(self.engine) as con:
-            if window is None:
-                window = await self._window(con, run_started_at)
-            result.window = window
+            if windows is None:
+                windows = [await self._window(con, run_started_at)]
+            result.window = (windows[0][0], windows[-1][1])
             result.run_id = await con.fetchval(
                 f"INSERT INTO {S}.sync_runs (account, kind, started_at, window_from, window_to) "
                 "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                self.account, kind, run_started_at, window[0], window[1],
+                self.account, result.kind, run_started_at, *result.window,
             )  # fmt: skip
             retry = await loader.failed_orders(con, self.account)
         try:
-            complete = await self._pipeline(result, window, retry)
+            complete = await self._pipeline(result, windows, retry, force)
             result.outcome = "succeeded" if complete else "failed"
-            if complete and kind == "sync":
+            if complete and result.kind == "sync":
                 await self._advance(run_started_at)
-        except (SyncerError, OSError) as exc:
+        except BaseException as exc:
             result.outcome = "failed"
-            result.error = str(exc)
+            result.error = result.error or _describe(exc)
             raise
         finally:
             await self._finish(result)
 
-    async def _window(self, con: Any, now: datetime) -> tuple[date | None, date]:
+    async def _window(self, con: Any, now: datetime) -> Window:
         watermark = await con.fetchval(
             f"SELECT watermark FROM {S}.sync_state WHERE account = $1 AND stream = $2",
             self.account, STREAM,
@@ -174,7 +214,7 @@ class AccountSync:
         if watermark is None:
             return (None, today)  # first run: everything
         start = watermark.astimezone(self.tz).date() - timedelta(days=self.options.lookback_days)
-        return (start, today)
+        return (min(start, today), today)
 
     async def _advance(self, watermark: datetime) -> None:
         async with loader.connection(self.engine) as con:
@@ -189,101 +229,125 @@ class AccountSync:
         if result.run_id is None:
             return
         c = result.counts
-        async with loader.connection(self.engine) as con:
-            await con.execute(
-                f"UPDATE {S}.sync_runs SET finished_at = $2, outcome = $3, listed = $4, "
-                "fetched = $5, skipped = $6, loaded = $7, unchanged = $8, failed = $9, "
-                "api_calls = $10::jsonb, throttled = $11, error = $12 WHERE id = $1",
-                result.run_id, self.clock(), result.outcome, c.listed, c.fetched, c.skipped,
-                c.loaded, c.unchanged, c.failed, orjson.dumps(result.api.as_dict()).decode(),
-                result.api.throttled, result.error,
-            )  # fmt: skip
+        try:
+            async with loader.connection(self.engine) as con:
+                await con.execute(
+                    f"UPDATE {S}.sync_runs SET finished_at = $2, outcome = $3, listed = $4, "
+                    "fetched = $5, skipped = $6, loaded = $7, unchanged = $8, failed = $9, "
+                    "api_calls = $10::jsonb, throttled = $11, error = $12 WHERE id = $1",
+                    result.run_id, self.clock(), result.outcome, c.listed, c.fetched, c.skipped,
+                    c.loaded, c.unchanged, c.failed, orjson.dumps(result.api.as_dict()).decode(),
+                    result.api.throttled, result.error,
+                )  # fmt: skip
+        except DB_ERRORS as exc:  # the run's own error matters more than its bookkeeping
+            log.warning("account %s: could not record run %s: %s",
+                        self.account, result.run_id, _describe(exc))  # fmt: skip
+        log.info(
+            "account %s run %s %s: listed=%d fetched=%d skipped=%d loaded=%d unchanged=%d "
+            "failed=%d rows=%d api=%s",
+            self.account, result.run_id, result.outcome, c.listed, c.fetched, c.skipped,
+            c.loaded, c.unchanged, c.failed, c.rows, result.api.as_dict(),
+        )  # fmt: skip
+
+    def _report(self, result: RunResult) -> None:
+        if self.progress is not None:
+            self.progress(result)
 
     # -- the pipeline --------------------------------------------------------------------
 
     async def _pipeline(
-        self, result: RunResult, window: tuple[date | None, date], retry: list[str]
+        self, result: RunResult, windows: list[Window], retry: list[str], force: bool
     ) -> bool:
-        opts = self.options
-        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None] = asyncio.Queue(
-            opts.concurrency * 2
-        )
-        load_q: asyncio.Queue[OrderRows | Touch | Failure | None] = asyncio.Queue(opts.batch_size)
+        n = self.options.concurrency
+        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None] = asyncio.Queue(n * 2)
+        # Unbounded, but never longer than batch_size: every item in it holds a permit.
+        load_q: asyncio.Queue[OrderRows | Touch | Failure | None] = asyncio.Queue()
+        permits = asyncio.Semaphore(self.options.batch_size)
         list_error: list[str] = []
 
         async def lister() -> None:
             try:
-                await self._list(window, retry, fetch_q, load_q, result.counts)
+                await self._list_failed(retry, fetch_q, result)
+                for window in windows:
+                    await self._list(window, fetch_q, result, force)
             except ApiError as exc:
                 list_error.append(str(exc))
-            finally:
-                for _ in range(opts.concurrency):
-                    await fetch_q.put(None)
+            # Not in a `finally`: once cancelled, nobody would take these from a full queue.
+            for _ in range(n):
+                await fetch_q.put(None)
 
         async def fetchers() -> None:
             async with asyncio.TaskGroup() as tg:
-                for _ in range(opts.concurrency):
-                    tg.create_task(self._fetcher(fetch_q, load_q, result.counts))
+                for _ in range(n):
+                    tg.create_task(self._fetcher(fetch_q, load_q, permits))
             await load_q.put(None)
 
         async with asyncio.TaskGroup() as tg:
             tg.create_task(lister())
             tg.create_task(fetchers())
-            tg.create_task(self._loader(load_q, result.counts))
+            tg.create_task(self._loader(load_q, permits, result))
         if list_error:
             result.error = f"listing failed: {list_error[0]}"
             return False
         return True
 
-    async def _list(
+    async def _list_failed(
         self,
-        window: tuple[date | None, date],
         retry: list[str],
         fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
-        load_q: asyncio.Queue[OrderRows | Touch | Failure | None],
-        counts: Counts,
+        result: RunResult,
     ) -> None:
-        seen: set[str] = set()
-        # Orders that failed before are fetched again whatever their stamp says.
+        """Orders that failed before are fetched again, whatever their stamp says."""
         for order_number in retry:
             page = await self.client.list_page(
                 self.account, page=1, page_size=10, sales_order_number=order_number
             )
-            for raw in page:
-                row = self._parse_list_row(raw, counts)
-                if row and row.order_number == order_number and order_number not in seen:
-                    seen.add(order_number)
-                    counts.listed += 1
-                    counts.fetched += 1
+            rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
+            for row in rows:
+                if row.order_number == order_number:
+                    result.counts.listed += 1
+                    result.counts.fetched += 1
                     await fetch_q.put((row, None))
+                    break
+
+    async def _list(
+        self,
+        window: Window,
+        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
+        result: RunResult,
+        force: bool,
+    ) -> None:
+        counts = result.counts
+        seen: set[str] = set()
         filters: dict[str, Any] = {"to_last_change_date": window[1]}
         if window[0] is not None:
             filters["from_last_change_date"] = window[0]
         async for page in self.client.iter_list(
             self.account, page_size=self.options.page_size, **filters
         ):
-            rows = [r for r in (self._parse_list_row(raw, counts) for raw in page) if r]
-            fresh = [r for r in rows if r.order_number not in seen]
+            rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
+            fresh = [r for r in rows if r.order_number and r.order_number not in seen]
             async with loader.connection(self.engine) as con:
                 stored = await loader.stored(
                     con, self.account, [r.order_number or "" for r in fresh]
                 )
             for row in fresh:
-                assert row.order_number is not None
-                seen.add(row.order_number)
+                number = row.order_number or ""
+                seen.add(number)
                 counts.listed += 1
-                held = stored.get(row.order_number)
-                if needs_fetch(row, held, self._margin):
+                held = stored.get(number)
+                if force or needs_fetch(row, held, self._margin):
                     counts.fetched += 1
                     await fetch_q.put((row, held.content_hash if held else None))
                 else:
                     counts.skipped += 1
+            self._report(result)
 
-    def _parse_list_row(self, raw: Any, counts: Counts) -> OrderListRow | None:
+    def _parse_list_row(self, raw: Any, result: RunResult) -> OrderListRow | None:
         try:
             return parse_list_row(raw)
         except PayloadError as exc:
-            counts.failed += 1
+            result.counts.failed += 1
             log.warning("account %s: unreadable list row: %s", self.account, exc)
             return None
 
@@ -291,63 +355,57 @@ class AccountSync:
         self,
         fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
         load_q: asyncio.Queue[OrderRows | Touch | Failure | None],
-        counts: Counts,
+        permits: asyncio.Semaphore,
     ) -> None:
         while (item := await fetch_q.get()) is not None:
-            listed, held_hash = item
-            order_no = listed.order_number or ""
-            try:
-                body = await self.client.detail_bytes(self.account, order_no)
-            except ApiError as exc:
-                await load_q.put(Failure(order_no, "fetch", str(exc)))
-                continue
-            fetched_at = self.clock()
-            try:
-                rows = build_rows(
-                    self.account, listed, parse_detail(orjson.loads(body)), body, fetched_at
-                )
-            except (PayloadError, orjson.JSONDecodeError, UnicodeDecodeError) as exc:
-                payload = body.decode("utf-8", errors="replace")
-                await load_q.put(Failure(order_no, "parse", str(exc), payload))
-                continue
-            if rows.content_hash == held_hash:
-                await load_q.put(
-                    Touch(order_no, listed.last_changed, listed.date_entered, fetched_at)
-                )
-            else:
-                await load_q.put(rows)
+            await permits.acquire()
+            await load_q.put(await self._fetch_one(*item))
+
+    async def _fetch_one(
+        self, listed: OrderListRow, held_hash: str | None
+    ) -> OrderRows | Touch | Failure:
+        order_no = listed.order_number or ""
+        try:
+            body = await self.client.detail_bytes(self.account, order_no)
+        except ApiError as exc:
+            return Failure(order_no, "fetch", str(exc))
+        fetched_at = self.clock()
+        try:
+            detail = parse_detail(orjson.loads(body))
+            rows = build_rows(self.account, listed, detail, body, fetched_at)
+        except (PayloadError, orjson.JSONDecodeError) as exc:
+            return Failure(order_no, "parse", str(exc), body.decode("utf-8", errors="replace"))
+        if rows.content_hash == held_hash:
+            return Touch(order_no, listed.last_changed, listed.date_entered, fetched_at)
+        return rows
 
     async def _loader(
-        self, load_q: asyncio.Queue[OrderRows | Touch | Failure | None], counts: Counts
-    ) -> None:
-        batch: list[OrderRows] = []
-        touches: list[Touch] = []
-        failures: list[Failure] = []
-
-        async def flush() -> None:
-            await self._flush(batch, touches, failures, counts)
-            batch.clear()
-            touches.clear()
-            failures.clear()
-
-        while (item := await load_q.get()) is not None:
-            if isinstance(item, OrderRows):
-                batch.append(item)
-            elif isinstance(item, Touch):
-                touches.append(item)
-            else:
-                failures.append(item)
-            if len(batch) + len(touches) + len(failures) >= self.options.batch_size:
-                await flush()
-        await flush()
-
-    async def _flush(
         self,
-        batch: list[OrderRows],
-        touches: list[Touch],
-        failures: list[Failure],
-        counts: Counts,
+        load_q: asyncio.Queue[OrderRows | Touch | Failure | None],
+        permits: asyncio.Semaphore,
+        result: RunResult,
     ) -> None:
+        """Write whatever is ready, up to a batch, as soon as the previous write is done."""
+        done = False
+        while not done:
+            items: list[OrderRows | Touch | Failure] = []
+            item = await load_q.get()
+            while item is not None:
+                items.append(item)
+                if len(items) >= self.options.batch_size or load_q.empty():
+                    break
+                item = load_q.get_nowait()
+            done = item is None
+            if items:
+                await self._flush(items, result.counts)
+                for _ in items:
+                    permits.release()
+                self._report(result)
+
+    async def _flush(self, items: Sequence[OrderRows | Touch | Failure], counts: Counts) -> None:
+        batch = [i for i in items if isinstance(i, OrderRows)]
+        touches = [i for i in items if isinstance(i, Touch)]
+        failures = [i for i in items if isinstance(i, Failure)]
         observed_at = self.clock()
         async with loader.connection(self.engine) as con:
             if batch:
@@ -355,19 +413,19 @@ class AccountSync:
                     await loader.load_batch(con, batch, observed_at)
                     counts.loaded += len(batch)
                     counts.rows += sum(o.row_count() for o in batch)
-                except Exception as exc:
+                except (asyncpg.PostgresError, ValueError, TypeError) as exc:
                     if not _is_data_error(exc):
                         raise
-                    log.warning("account %s: batch failed (%s); loading order by order",
-                                self.account, type(exc).__name__)  # fmt: skip
+                    log.warning("account %s: batch of %d failed (%s); loading order by order",
+                                self.account, len(batch), _describe(exc))  # fmt: skip
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
             await loader.record_failures(con, self.account, failures)
-            counts.failed += len(failures)
-            for f in failures:
-                log.warning("account %s order %s failed at %s: %s",
-                            self.account, f.sales_order_number, f.stage, f.reason)  # fmt: skip
+        counts.failed += len(failures)
+        for f in failures:
+            log.warning("account %s order %s failed at %s: %s",
+                        self.account, f.sales_order_number, f.stage, f.reason)  # fmt: skip
 
     async def _load_one_by_one(
         self,
@@ -380,35 +438,28 @@ class AccountSync:
         for order in batch:
             try:
                 await loader.load_batch(con, [order], observed_at)
-                counts.loaded += 1
-                counts.rows += order.row_count()
-            except Exception as exc:
+            except (asyncpg.PostgresError, ValueError, TypeError) as exc:
                 if not _is_data_error(exc):
                     raise
-                failures.append(
-                    Failure(order.sales_order_number, "load", _describe_db(exc), order.header[-2])
-                )
+                raw = order.header[loader.RAW_INDEX]
+                failures.append(Failure(order.sales_order_number, "load", _describe(exc), raw))
+            else:
+                counts.loaded += 1
+                counts.rows += order.row_count()
 
 
 def _is_data_error(exc: BaseException) -> bool:
-    """Errors caused by the rows themselves (constraints, bad values), not by the database being
-    unreachable: only these are isolated per order; the others fail the run."""
+    """Errors caused by the rows themselves — bad values (22), constraints (23), limits such as
+    an over-long indexed value (54), or a value the driver cannot encode — rather than by the
+    database: only these are isolated per order; anything else fails the run."""
+    if isinstance(exc, ValueError | TypeError) and not isinstance(exc, asyncpg.PostgresError):
+        return True
     sqlstate = getattr(exc, "sqlstate", None)
-    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23")
+    return isinstance(sqlstate, str) and sqlstate[:2] in ("22", "23", "54")
 
 
-def _describe_db(exc: BaseException) -> str:
-    return f"{type(exc).__name__}: {str(exc).splitlines()[0] if str(exc) else ''}"[:500]
-
-
-def result_summary(result: RunResult) -> dict[str, Any]:
-    return {
-        "account": result.account,
-        "run_id": result.run_id,
-        "outcome": result.outcome,
-        **asdict(result.counts),
-        "api_calls": result.api.as_dict(),
-        "throttled": result.api.throttled,
-        "seconds": round(result.seconds, 3),
-        "error": result.error,
-    }
+def _describe(exc: BaseException) -> str:
+    if isinstance(exc, SyncerError):
+        return str(exc)
+    text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
+    return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__

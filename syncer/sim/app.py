@@ -124,6 +124,12 @@ class _Handlers:
             return _error(404, f"Sales order {number} not found.")
         if s.customer != customer:
             return _error(403, f"Sales order {number} does not belong to customer {customer}.")
+        self.sim.detail_hits[number] += 1
+        override = self.sim.detail_overrides.get(number)
+        if override is not None:
+            return web.Response(
+                status=override[0], body=override[1], content_type="application/json"
+            )
         body = self.sim.detail_bytes(s, exclude)
         return web.Response(body=body, content_type="application/json")
 

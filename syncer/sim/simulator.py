@@ -7,7 +7,7 @@ built detail payloads are kept, as bytes, in a second bounded cache keyed by sta
 from __future__ import annotations
 
 import functools
-from collections import OrderedDict
+from collections import Counter, OrderedDict
 from collections.abc import Sequence
 from datetime import date
 
@@ -56,6 +56,10 @@ class Simulator:
             self._by_number.update((s.order_number, s) for s in states)
         self._plan = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_plan)
         self._details: OrderedDict[tuple[str, int, bool], bytes] = OrderedDict()
+        # Detail responses served, by order number: lets tests count re-fetches.
+        self.detail_hits: Counter[str] = Counter()
+        # Test hook: order number -> (HTTP status, body) served instead of the real detail.
+        self.detail_overrides: dict[str, tuple[int, bytes]] = {}
 
     def app(self) -> web.Application:
         from syncer.sim.app import build_app  # app imports this module

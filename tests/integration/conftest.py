@@ -37,14 +37,16 @@ class SimHarness:
         self.client = self.make_client()
 
     def make_client(self, **kwargs: Any) -> ScanSourceClient:
-        transport = Transport(
-            self.session,
-            base_url=self.running.base_url,
-            token_url=self.running.token_url,
-            scope=self.running.scope,
-            credentials=kwargs.pop("credentials", self.credentials),
-            **{"max_in_flight": 8, "backoff_base": 0.01, **kwargs},
-        )
+        options: dict[str, Any] = {
+            "base_url": self.running.base_url,
+            "token_url": self.running.token_url,
+            "scope": self.running.scope,
+            "credentials": self.credentials,
+            "max_in_flight": 8,
+            "backoff_base": 0.01,
+            **kwargs,
+        }
+        transport = Transport(self.session, **options)
         return ScanSourceClient(transport)
 
     def account_sync(self, customer: str, **options: Any) -> AccountSync:

@@ -138,6 +138,9 @@ def test_dates_in_every_documented_format_parse() -> None:
         ({"SalesOrderNumber": "other"}, "not 'string'"),
         ({"Memo": ["not", "text"]}, "Memo: expected text, got list"),
         ({"Memo": "x" * 10_001}, "longer than"),
+        ({"Total": "1e200000"}, "number too large"),
+        ({"TaxAmount": 1e300}, "number too large"),
+        ({"FreightAmount": "NaN"}, "finite"),
     ],
 )
 def test_bad_payloads_raise_a_readable_reason(payload: dict[str, Any], reason: str) -> None:

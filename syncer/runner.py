@@ -1,0 +1,58 @@
+"""Running several accounts: each independently, one account's failure never stopping another."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import asdict
+from typing import Any
+
+from syncer.errors import SyncerError
+from syncer.runtime import Runtime
+from syncer.sync import Progress, RunResult, Window
+
+
+def summary(result: RunResult) -> dict[str, Any]:
+    """A run as plain data (CLI output, logs)."""
+    return {
+        "account": result.account,
+        "run_id": result.run_id,
+        "kind": result.kind,
+        "outcome": result.outcome,
+        "window": [d.isoformat() if d else None for d in result.window] if result.window else None,
+        **asdict(result.counts),
+        "api_calls": result.api.as_dict(),
+        "throttled": result.api.throttled,
+        "seconds": round(result.seconds, 3),
+        "error": result.error,
+    }
+
+
+async def sync_accounts(
+    rt: Runtime,
+    numbers: list[str],
+    *,
+    window: Window | None = None,
+    kind: str = "sync",
+    force: bool = False,
+    progress: Progress | None = None,
+    chunk_days: int = 7,
+) -> list[dict[str, Any]]:
+    """Run every account concurrently; return one summary per account, failures included."""
+
+    async def one(number: str) -> dict[str, Any]:
+        sync = rt.account_sync(number, progress=progress)
+        try:
+            result = await sync.run(window=window, kind=kind, force=force, chunk_days=chunk_days)
+            return summary(result)
+        except SyncerError as exc:
+            return {"account": number, "kind": kind, "outcome": "failed", "error": str(exc)}
+
+    return list(await asyncio.gather(*(one(n) for n in numbers)))
+
+
+def select_accounts(rt: Runtime, only: list[str]) -> list[str]:
+    numbers = [a.customer_number for a in rt.settings.accounts]
+    unknown = sorted(set(only) - set(numbers))
+    if unknown:
+        raise SyncerError(f"not a configured account: {', '.join(unknown)}")
+    return [n for n in numbers if n in only] if only else numbers

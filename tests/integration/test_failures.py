@@ -1,0 +1,229 @@
+"""Failures are recorded and retried, never fatal to the run; backfill; accounts; one writer."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import string
+from datetime import timedelta
+from typing import Any
+
+import orjson
+from pydantic import SecretStr
+
+from syncer import loader, schema
+from syncer.config import Account, Settings
+from syncer.runner import sync_accounts
+from syncer.runtime import open_runtime
+from syncer.sim import SimConfig, Subscription
+from syncer.sync import lock_key
+from tests.integration.conftest import START, SimHarness
+from tests.truth import assert_matches_truth
+
+S = schema.SCHEMA
+
+
+async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async with h.engine.connect() as conn:
+        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
+
+
+def detail(h: SimHarness, order: str) -> dict[str, Any]:
+    state = h.sim.find(order)
+    assert state is not None
+    result: dict[str, Any] = orjson.loads(h.sim.detail_bytes(state, False))
+    return result
+
+
+async def test_an_unreadable_detail_is_recorded_retried_every_run_and_cleared_once_loaded(
+    harness: SimHarness,
+) -> None:
+    customer = harness.customers[0]
+    bad = harness.sim.order_numbers(customer)[7]
+    body = {**detail(harness, bad), "SalesOrderLines": [{"LineNumber": "ten"}]}
+    harness.sim.detail_overrides[bad] = (200, orjson.dumps(body))
+    sync = harness.account_sync(customer)
+
+    first = await sync.run()
+
+    assert first.outcome == "succeeded"
+    assert (first.counts.loaded, first.counts.failed) == (119, 1)
+    [(stage, reason, attempts, payload)] = await rows(
+        harness, f"SELECT stage, reason, attempts, payload FROM {S}.sync_failures"
+    )
+    assert stage == "parse" and "SalesOrderLines.0.LineNumber: not a number: 'ten'" in reason
+    assert attempts == 1 and orjson.loads(payload) == body  # the payload, kept for a person
+    await assert_matches_truth(harness.engine, harness.sim, customer, exclude={bad})
+    assert await rows(harness, f"SELECT watermark FROM {S}.sync_state") == [(START,)]
+
+    harness.clock.advance(600)
+    second = await sync.run()  # still broken: retried, though its stamp has not changed
+    assert second.counts.fetched == 1 and second.counts.failed == 1
+    assert await rows(harness, f"SELECT attempts FROM {S}.sync_failures") == [(2,)]
+
+    del harness.sim.detail_overrides[bad]
+    harness.clock.advance(600)
+    third = await sync.run()
+    assert third.counts.loaded == 1 and third.counts.failed == 0
+    assert await rows(harness, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
+    await assert_matches_truth(harness.engine, harness.sim, customer)
+
+
+async def test_a_detail_that_keeps_failing_is_retried_then_recorded_and_4xx_is_not_retried(
+    harness: SimHarness,
+) -> None:
+    customer = harness.customers[0]
+    flaky, gone = harness.sim.order_numbers(customer)[2:4]
+    harness.sim.detail_overrides[flaky] = (503, b'{"message":"busy"}')
+    harness.sim.detail_overrides[gone] = (404, b'{"statusCode":404,"message":"not found"}')
+
+    result = await harness.account_sync(customer).run()
+
+    attempts = harness.client.transport._max_attempts
+    assert harness.sim.detail_hits[flaky] == attempts  # transient: retried, bounded
+    assert harness.sim.detail_hits[gone] == 1  # permanent: never retried
+    failures = dict(
+        await rows(harness, f"SELECT sales_order_number, reason FROM {S}.sync_failures")
+    )
+    assert set(failures) == {flaky, gone}
+    assert "HTTP 503" in failures[flaky] and "HTTP 404" in failures[gone]
+    assert result.counts.loaded == 118 and result.outcome == "succeeded"
+    assert result.api.calls[("detail", "503")] == attempts
+    recorded = await rows(harness, f"SELECT failed, api_calls FROM {S}.sync_runs")
+    assert recorded[0][0] == 2 and recorded[0][1]["detail"]["404"] == 1
+
+
+def incompressible(n: int) -> str:
+    rng = random.Random(n)
+    return "".join(rng.choice(string.ascii_letters) for _ in range(n))
+
+
+async def test_a_batch_the_database_rejects_is_retried_order_by_order_to_isolate_the_bad_one(
+    harness: SimHarness,
+) -> None:
+    customer = harness.customers[0]
+    numbers = harness.sim.order_numbers(customer)
+    bad = next(o for o in numbers if detail(harness, o)["Deliveries"])
+    body = detail(harness, bad)
+    body["Deliveries"][0]["Parcels"][0]["TrackingNumber"] = incompressible(3000)
+    harness.sim.detail_overrides[bad] = (200, orjson.dumps(body))
+
+    result = await harness.account_sync(customer, batch_size=120).run()
+
+    assert (result.counts.loaded, result.counts.failed) == (119, 1)
+    [(order, stage, reason)] = await rows(
+        harness, f"SELECT sales_order_number, stage, reason FROM {S}.sync_failures"
+    )
+    assert (order, stage) == (bad, "load") and "index row" in reason
+    await assert_matches_truth(harness.engine, harness.sim, customer, exclude={bad})
+
+
+async def test_backfill_lists_a_range_in_chunks_and_leaves_the_watermark_alone(
+    harness: SimHarness,
+) -> None:
+    customer = harness.customers[0]
+    truth = harness.sim.truth(customer)["sales_orders"]
+    days = sorted({r["last_changed"].date() for r in truth})
+    window = (days[len(days) // 3], days[2 * len(days) // 3])
+    from zoneinfo import ZoneInfo
+
+    et = ZoneInfo("America/New_York")
+    expected = {
+        r["sales_order_number"] for r in truth
+        if window[0] <= r["last_changed"].astimezone(et).date() <= window[1]
+    }  # fmt: skip
+
+    result = await harness.account_sync(customer).run(window=window, kind="backfill", chunk_days=3)
+
+    assert result.kind == "backfill" and result.outcome == "succeeded"
+    loaded = {r[0] for r in await rows(harness, f"SELECT sales_order_number FROM {S}.sales_orders")}
+    assert loaded == expected and len(expected) > 5
+    assert await rows(harness, f"SELECT count(*) FROM {S}.sync_state") == [(0,)]
+    assert (await rows(harness, f"SELECT kind, window_from, window_to FROM {S}.sync_runs")) == [
+        ("backfill", *window)
+    ]
+
+
+async def test_an_interrupted_backfill_resumes_where_it_stopped(harness: SimHarness) -> None:
+    customer = harness.customers[0]
+    window = (START.date() - timedelta(days=200), START.date())
+    sync = harness.account_sync(customer, batch_size=10, concurrency=2)
+    some_loaded = asyncio.Event()
+    sync.progress = lambda r: some_loaded.set() if r.counts.loaded else None
+    task = asyncio.create_task(sync.run(window=window, kind="backfill"))
+    await some_loaded.wait()
+    task.cancel()  # Ctrl-C
+    with contextlib.suppress(asyncio.CancelledError):
+        await task
+    [(partial,)] = await rows(harness, f"SELECT count(*) FROM {S}.sales_orders")
+    assert 0 < partial < 120
+    hits_before = sum(harness.sim.detail_hits.values())
+
+    result = await harness.account_sync(customer).run(window=window, kind="backfill")
+
+    assert result.outcome == "succeeded"
+    assert result.counts.skipped >= partial  # what was committed is not fetched again
+    assert sum(harness.sim.detail_hits.values()) - hits_before == 120 - result.counts.skipped
+    await assert_matches_truth(harness.engine, harness.sim, customer)
+
+
+async def test_each_account_syncs_with_its_own_credentials_and_one_failure_stops_no_other(
+    harness_factory: Any, database_url: str
+) -> None:
+    other = Subscription("acme-client", "acme-secret", "acme-key", ("2000011111",))
+    h: SimHarness = await harness_factory(
+        orders_per_account=40,
+        subscriptions=(SimConfig().subscriptions[0], other),
+    )
+    demo = h.sim.config.subscriptions[0]
+    settings = Settings(
+        database_url=database_url,
+        api_base_url=h.running.base_url,
+        api_token_url=h.running.token_url,
+        api_scope=h.running.scope,
+        api_client_id=demo.client_id,
+        api_client_secret=SecretStr(demo.client_secret),
+        api_subscription_key=SecretStr(demo.subscription_key),
+        accounts=[
+            Account(customer_number=demo.customer_numbers[0]),
+            Account(customer_number=demo.customer_numbers[1], client_secret=SecretStr("wrong")),
+            Account(
+                customer_number="2000011111",
+                client_id=other.client_id,
+                client_secret=SecretStr(other.client_secret),
+                subscription_key=SecretStr(other.subscription_key),
+            ),
+        ],
+    )
+    async with open_runtime(settings) as rt:
+        for client in rt.clients.values():
+            client.transport._backoff_base = 0.01
+        results = await sync_accounts(rt, [a.customer_number for a in settings.accounts])
+
+    outcome = {r["account"]: r for r in results}
+    assert outcome[demo.customer_numbers[0]]["outcome"] == "succeeded"
+    assert outcome["2000011111"]["outcome"] == "succeeded"
+    refused = outcome[demo.customer_numbers[1]]
+    assert refused["outcome"] == "failed" and "refused the client credentials" in refused["error"]
+    assert "wrong" not in str(results)
+    await assert_matches_truth(h.engine, h.sim, demo.customer_numbers[0])
+    await assert_matches_truth(h.engine, h.sim, "2000011111")
+    assert await rows(h, f"SELECT count(*) FROM {S}.sales_orders WHERE customer_number = $1",
+                      demo.customer_numbers[1]) == [(0,)]  # fmt: skip
+
+
+async def test_a_second_instance_skips_an_account_another_is_syncing(harness: SimHarness) -> None:
+    customer = harness.customers[0]
+    async with loader.connection(harness.engine) as other:
+        await other.execute("SELECT pg_advisory_lock($1)", lock_key(customer))
+        skipped = await harness.account_sync(customer).run()
+        assert skipped.outcome == "skipped"
+        assert await rows(harness, f"SELECT count(*) FROM {S}.sync_runs") == [(0,)]
+
+        waiting = asyncio.create_task(harness.account_sync(customer, wait_for_lock=True).run())
+        await asyncio.sleep(0.3)
+        assert not waiting.done()  # waits while the other instance holds the account
+        await other.execute("SELECT pg_advisory_unlock($1)", lock_key(customer))
+    result = await waiting
+    assert result.outcome == "succeeded" and result.counts.loaded == 120

@@ -1,0 +1,135 @@
+"""Replacing an order's children: whatever vanished from the payload vanishes from every table,
+in the same transaction as the header's upsert (the loader, on a real Postgres)."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import asyncpg
+import orjson
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer import loader, schema
+from syncer.models import parse_detail, parse_list_row
+from syncer.rows import CHILD_COLUMNS, build_rows
+from syncer.sim import FakeClock, SimConfig, Simulator
+
+AT = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+LISTED = {"Status": "Partially Shipped", "DateEntered": "11/1/2026 9:00 AM",
+          "LastChanged": "11/20/2026 10:00 AM"}  # fmt: skip
+
+
+def a_rich_order() -> tuple[str, dict[str, Any]]:
+    """A simulated order with several lines, deliveries, parcels and serials."""
+    sim = Simulator(SimConfig(orders_per_account=200), clock=FakeClock(AT))
+    customer = sim.config.subscriptions[0].customer_numbers[0]
+    for number in sim.order_numbers(customer):
+        payload = orjson.loads(sim.detail_bytes(sim.find(number), False))  # type: ignore[arg-type]
+        serials = sum(
+            len(li["LineItemDetails"] or []) for d in payload["Deliveries"] for li in d["LineItems"]
+        )
+        if len(payload["Deliveries"]) >= 2 and len(payload["SalesOrderLines"]) >= 3 and serials:
+            return customer, payload
+    raise AssertionError("the simulator made no order with 2 deliveries and 3 lines")
+
+
+def incompressible(n: int) -> str:
+    import random
+    import string
+
+    rng = random.Random(n)
+    return "".join(rng.choice(string.ascii_letters + string.digits) for _ in range(n))
+
+
+async def load(engine: AsyncEngine, customer: str, payload: dict[str, Any]) -> None:
+    body = orjson.dumps(payload)
+    listed = parse_list_row({"OrderNumber": payload["SalesOrderNumber"], **LISTED})
+    rows = build_rows(customer, listed, parse_detail(payload), body, AT)
+    async with loader.connection(engine) as con:
+        await loader.load_batch(con, [rows], AT)
+
+
+async def children(engine: AsyncEngine, order: str) -> dict[str, set[tuple[Any, ...]]]:
+    out = {}
+    async with engine.connect() as conn:
+        for table in schema.CHILD_TABLES:
+            cols = ", ".join(CHILD_COLUMNS[table.name])
+            result = await conn.exec_driver_sql(
+                f"SELECT {cols} FROM {schema.SCHEMA}.{table.name} WHERE sales_order_number = $1",
+                (order,),
+            )
+            out[table.name] = {tuple(r) for r in result}
+    return out
+
+
+def expected(customer: str, payload: dict[str, Any]) -> dict[str, set[tuple[Any, ...]]]:
+    listed = parse_list_row({"OrderNumber": payload["SalesOrderNumber"], **LISTED})
+    rows = build_rows(customer, listed, parse_detail(payload), orjson.dumps(payload), AT)
+    return {t: set(r) for t, r in rows.children.items()}
+
+
+async def test_every_kind_of_child_that_vanishes_is_removed(clean_engine: AsyncEngine) -> None:
+    customer, full = a_rich_order()
+    order = full["SalesOrderNumber"]
+    await load(clean_engine, customer, full)
+    assert await children(clean_engine, order) == expected(customer, full)
+
+    smaller = copy.deepcopy(full)
+    smaller["SalesOrderLines"].pop()  # a line (and its schedules, serials)
+    smaller["SalesOrderLines"][0]["SerialNumbers"] = smaller["SalesOrderLines"][0]["SerialNumbers"][
+        1:
+    ]
+    smaller["SalesOrderLines"][0]["ScheduleLines"] = []
+    smaller["Deliveries"].pop()  # a delivery (its parcels, lines, serials)
+    first = smaller["Deliveries"][0]
+    first["Parcels"] = first["Parcels"][:1]
+    first["LineItems"][0]["LineItemDetails"] = first["LineItems"][0]["LineItemDetails"][1:]
+    first["LineItems"] = first["LineItems"][:1]
+    smaller["InvoiceNumbers"] = smaller["InvoiceNumbers"][:1]
+    smaller["TrackingNumbers"] = []
+    await load(clean_engine, customer, smaller)
+
+    now = await children(clean_engine, order)
+    assert now == expected(customer, smaller)
+    before = expected(customer, full)
+    for table in ("sales_order_lines", "deliveries", "delivery_parcels", "delivery_lines",
+                  "delivery_line_serials", "sales_order_tracking_numbers"):  # fmt: skip
+        assert len(now[table]) < len(before[table]), table
+
+
+async def test_an_order_that_loses_everything_keeps_only_its_header(
+    clean_engine: AsyncEngine,
+) -> None:
+    customer, full = a_rich_order()
+    await load(clean_engine, customer, full)
+    empty = {k: v for k, v in full.items() if k not in ("SalesOrderLines", "Deliveries")}
+    empty["InvoiceNumbers"] = None
+    empty["TrackingNumbers"] = None
+    await load(clean_engine, customer, empty)
+    assert all(
+        not rows for rows in (await children(clean_engine, full["SalesOrderNumber"])).values()
+    )
+    async with clean_engine.connect() as conn:
+        n = (
+            await conn.exec_driver_sql(f"SELECT count(*) FROM {schema.SCHEMA}.sales_orders")
+        ).scalar()
+    assert n == 1
+
+
+async def test_a_failing_batch_leaves_the_previous_version_whole(clean_engine: AsyncEngine) -> None:
+    """Atomicity: an order is never half-written, even when its new version fails mid-load."""
+    customer, full = a_rich_order()
+    await load(clean_engine, customer, full)
+    broken = copy.deepcopy(full)
+    broken["SalesOrderLines"].pop(0)  # the new version loses a line: deletes run first...
+    # ...then a tracking number too long for its index fails the COPY of the parcels
+    broken["Deliveries"][-1]["Parcels"][0]["TrackingNumber"] = incompressible(3000)
+    try:
+        await load(clean_engine, customer, broken)
+    except asyncpg.PostgresError as exc:
+        assert exc.sqlstate == "54000"  # program_limit_exceeded: index row size
+    else:
+        raise AssertionError("Postgres indexed a 3,000-byte tracking number")
+    assert await children(clean_engine, full["SalesOrderNumber"]) == expected(customer, full)
