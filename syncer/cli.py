@@ -229,6 +229,18 @@ def db_downgrade(
     out.print(f"database downgraded to {revision}")
 
 
+@db_app.command("grant-readonly")
+def db_grant_readonly(
+    role: Annotated[str, typer.Argument(help="Role to create (NOLOGIN) or make read-only.")],
+    config: ConfigOption = None,
+) -> None:
+    """Let ROLE read every table and view of the warehouse (also future ones), and write nothing."""
+    from syncer.grants import grant_readonly_for
+
+    report = _run(grant_readonly_for(_settings(config), role))
+    out.print(report.describe(), highlight=False, soft_wrap=True)
+
+
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
     """Print the database's migration revision and the code's head."""
