@@ -282,6 +282,22 @@ async def _reachable(engine: Any) -> None:
         raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from None
 
 
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Per account: last run and outcome, lag since the last success, rows, open failures."""
+    from syncer.status import collect_for, render
+
+    report = _run(collect_for(_settings(config)))
+    if as_json:
+        typer.echo(json.dumps(report.as_json()))
+    else:
+        for table in render(report):
+            out.print(table)
+
+
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets masked."""
