@@ -30,8 +30,12 @@ def _address(prefix: str, what: str) -> dict[str, str]:
 
 def _child(parent: str) -> dict[str, str]:
     return {
-        "customer_number": f"Account of the order; part of the key of {parent}.",
-        "sales_order_number": f"Sales order number; part of the key of {parent}.",
+        "customer_number": (
+            f"Account of the order; with the other key columns, references {parent}."
+        ),
+        "sales_order_number": (
+            f"Sales order number; with the other key columns, references {parent}."
+        ),
     }
 
 

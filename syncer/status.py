@@ -91,7 +91,10 @@ def _jsonable(value: Any) -> Any:
 
 async def collect(engine: AsyncEngine, configured: Sequence[str] = ()) -> StatusReport:
     """The status of every configured account and of every account the warehouse knows."""
-    async with loader.connection(engine) as con, con.transaction(readonly=True):
+    async with (
+        loader.connection(engine) as con,
+        con.transaction(isolation="repeatable_read", readonly=True),
+    ):
         # One snapshot: counts, runs and failures agree with each other.
         as_of = await con.fetchval("SELECT now()")
         runs = {r["account"]: r for r in await con.fetch(_LAST_RUNS)}

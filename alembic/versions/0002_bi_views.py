@@ -352,8 +352,8 @@ COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
         "Serial and MAC look-up: one row per shipped unit with a serial number or MAC address: "
         "its order, line, delivery, carton and tracking number. The API lists invoice numbers "
         "per order, not per delivery, so invoice_number is filled only when it is certain: "
-        "the line lists exactly one invoice, or the order has exactly one. Otherwise "
-        "candidate_invoice_numbers lists the order's invoices, one of which is the unit's.",
+        "the line lists exactly one invoice, or the order has exactly one. Otherwise it is "
+        "empty, and candidate_invoice_numbers lists the invoices the unit may be on.",
         {
             "serial_number": "Serial number of the unit.",
             "mac_address": "MAC address, formatted (AA:BB:CC:DD:EE:FF).",
