@@ -282,6 +282,18 @@ def db_downgrade(
     out.print(f"database downgraded to {revision}")
 
 
+@db_app.command("grant-readonly")
+def db_grant_readonly(
+    role: Annotated[str, typer.Argument(help="Role to create (NOLOGIN) or make read-only.")],
+    config: ConfigOption = None,
+) -> None:
+    """Let ROLE read every table and view of the warehouse (also future ones), and write nothing."""
+    from syncer.grants import grant_readonly_for
+
+    report = _run(grant_readonly_for(_settings(config), role))
+    out.print(report.describe(), highlight=False, soft_wrap=True)
+
+
 @db_app.command("current")
 def db_current(config: ConfigOption = None) -> None:
     """Print the database's migration revision and the code's head."""
@@ -321,6 +333,22 @@ async def _reachable(engine: Any) -> None:
             await conn.execute(text("SELECT 1"))
     except (OSError, DBAPIError) as exc:
         raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from None
+
+
+@app.command()
+def status(
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+    config: ConfigOption = None,
+) -> None:
+    """Per account: last run and outcome, lag since the last success, rows, open failures."""
+    from syncer.status import collect_for, render
+
+    report = _run(collect_for(_settings(config)))
+    if as_json:
+        typer.echo(json.dumps(report.as_json()))
+    else:
+        for table in render(report):
+            out.print(table)
 
 
 @config_app.command("show")

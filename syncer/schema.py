@@ -22,6 +22,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
+from syncer import comments
+
 SCHEMA = "scansource"
 
 metadata = MetaData(schema=SCHEMA)
@@ -82,6 +84,7 @@ sales_orders = Table(
     Index("ix_sales_orders_last_changed", "customer_number", "last_changed"),
     Index("ix_sales_orders_status", "customer_number", "status"),
     Index("ix_sales_orders_po_number", "po_number"),
+    Index("ix_sales_orders_date_entered", "customer_number", "date_entered"),
 )
 
 sales_order_lines = Table(
@@ -110,6 +113,13 @@ sales_order_lines = Table(
     Column("currency", Text),
     PrimaryKeyConstraint(*ORDER_KEY, "line_number"),
     _child_of("sales_orders"),
+    # Open backorders are a small share of all lines: index only those (the view's filter).
+    Index(
+        "ix_sales_order_lines_backordered",
+        "customer_number",
+        "item_number",
+        postgresql_where=text("back_ordered > 0"),
+    ),
 )
 
 sales_order_line_schedules = Table(
@@ -125,7 +135,7 @@ sales_order_line_schedules = Table(
 )
 
 
-def _line_values(name: str, value_column: str) -> Table:
+def _line_values(name: str, value_column: str, *, lookup: bool = False) -> Table:
     """One row per distinct value (serial, invoice, tracking number) listed on a line."""
     return Table(
         name,
@@ -135,11 +145,15 @@ def _line_values(name: str, value_column: str) -> Table:
         Column(value_column, Text, nullable=False),
         PrimaryKeyConstraint(*ORDER_KEY, "line_number", value_column),
         _child_of("sales_order_lines", "line_number"),
+        *([Index(f"ix_{name}_{value_column}", value_column)] if lookup else []),
     )
 
 
 def _order_values(name: str, value_column: str) -> Table:
-    """One row per distinct value listed on the order header (the API's order-level arrays)."""
+    """One row per distinct value listed on the order header (the API's order-level arrays).
+
+    Indexed by value: "which order is invoice X / tracking number Y" is a daily question.
+    """
     return Table(
         name,
         metadata,
@@ -147,10 +161,11 @@ def _order_values(name: str, value_column: str) -> Table:
         Column(value_column, Text, nullable=False),
         PrimaryKeyConstraint(*ORDER_KEY, value_column),
         _child_of("sales_orders"),
+        Index(f"ix_{name}_{value_column}", value_column),
     )
 
 
-sales_order_line_serials = _line_values("sales_order_line_serials", "serial_number")
+sales_order_line_serials = _line_values("sales_order_line_serials", "serial_number", lookup=True)
 sales_order_line_invoices = _line_values("sales_order_line_invoices", "invoice_number")
 sales_order_line_tracking_numbers = _line_values(
     "sales_order_line_tracking_numbers", "tracking_number"
@@ -279,6 +294,18 @@ sync_failures = Table(
     Column("last_failed_at", TZ, nullable=False, server_default=text("now()")),
     PrimaryKeyConstraint("account", "sales_order_number"),
 )
+
+
+def _describe() -> None:
+    """Attach the comments of syncer.comments, so Alembic compares them with the database."""
+    for table in metadata.tables.values():
+        table.comment = comments.TABLES.get(table.name)
+        described = comments.COLUMNS.get(table.name, {})
+        for column in table.columns:
+            column.comment = described.get(column.name)
+
+
+_describe()
 
 # Children of an order, parents before children (insert order); delete the order's rows from
 # CHILD_TABLES[0] children cascade, but we delete explicitly to keep the load set-based and clear.

@@ -114,3 +114,44 @@ async def test_check_ready_names_the_missing_upgrade(empty_engine: AsyncEngine) 
         assert "syncer db upgrade" in str(exc)
     else:
         raise AssertionError("an unmigrated database passed check_ready")
+
+
+BI_VIEWS = {"open_backorders", "shipments", "serial_lookup", "order_lead_times", "daily_volumes"}
+NEW_INDEXES = {  # by 0002, beside the views
+    "ix_sales_orders_date_entered",
+    "ix_sales_order_lines_backordered",
+    "ix_sales_order_line_serials_serial_number",
+    "ix_sales_order_invoices_invoice_number",
+    "ix_sales_order_tracking_numbers_tracking_number",
+}
+
+
+async def test_downgrade_to_0001_drops_the_views_indexes_and_comments_and_upgrade_restores_them(
+    empty_engine: AsyncEngine,
+) -> None:
+    async def catalog() -> tuple[set[str], set[str], int]:
+        async with empty_engine.connect() as conn:
+            views = {r[0] for r in await conn.exec_driver_sql(
+                "SELECT table_name FROM information_schema.views WHERE table_schema = 'scansource'"
+            )}  # fmt: skip
+            indexes = {r[0] for r in await conn.exec_driver_sql(
+                "SELECT indexname FROM pg_indexes WHERE schemaname = 'scansource'"
+            )}  # fmt: skip
+            described = (await conn.exec_driver_sql(
+                "SELECT count(*) FROM pg_description d JOIN pg_class c ON c.oid = d.objoid "
+                "WHERE c.relnamespace = 'scansource'::regnamespace"
+            )).scalar_one()  # fmt: skip
+        return views, indexes, described
+
+    await db.upgrade(empty_engine)
+    views, indexes, described = await catalog()
+    assert views == BI_VIEWS
+    assert {"ix_sales_order_lines_backordered", "ix_sales_orders_date_entered"} <= indexes
+    assert described > 200  # every table, view and column
+
+    await db.downgrade(empty_engine, "0001")
+    assert await catalog() == (set(), indexes - NEW_INDEXES, 0)
+    assert await tables(empty_engine) == EXPECTED_TABLES
+
+    await db.upgrade(empty_engine)
+    assert await catalog() == (views, indexes, described)

@@ -1,0 +1,109 @@
+"""`syncer status` as a user runs it, against a warehouse synced from the simulator."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+from pydantic import SecretStr
+
+from syncer import loader
+from syncer.auth import Credentials
+from syncer.loader import Failure
+from syncer.status import COUNTED, duration
+from syncer.sync import AccountSync, SyncOptions
+from tests.integration.conftest import START, SimHarness
+from tests.integration.test_cli import run
+from tests.integration.views import sync_all
+
+NEVER_RUN = "1000099999"
+
+
+async def prepare(h: SimHarness) -> tuple[str, str, str]:
+    """Every account synced at START; then a refused run for the second, and two failed orders
+    recorded for the first. Returns the three customer numbers."""
+    a, b, c = h.customers
+    await sync_all(h)
+    h.clock.advance(timedelta(hours=1))
+    refused = h.make_client(credentials=Credentials(h.credentials.client_id, SecretStr("wrong"),
+                                                    h.credentials.subscription_key))  # fmt: skip
+    result = await AccountSync(h.engine, refused, b, SyncOptions(), clock=h.clock.now).run()
+    assert result.outcome == "failed"
+    async with loader.connection(h.engine) as con:
+        await loader.record_failures(
+            con,
+            a,
+            [Failure("7000009991", "parse", "bad JSON"), Failure("7000009992", "fetch", "503")],
+        )
+    return a, b, c
+
+
+def status(database_url: str, *args: str, accounts: str) -> str:
+    env = {"SYNCER_DATABASE_URL": database_url, "SYNCER_ACCOUNTS": accounts}
+    done = run("status", *args, env=env)
+    assert done.returncode == 0, done.stderr
+    return done.stdout
+
+
+async def test_status_json_gives_each_accounts_last_run_lag_rows_and_open_failures(
+    harness: SimHarness, database_url: str
+) -> None:
+    a, b, c = await prepare(harness)
+
+    out = status(database_url, "--json", accounts=f"{a},{b},{c},{NEVER_RUN}")
+
+    report = json.loads(out)
+    as_of = datetime.fromisoformat(report["as_of"])
+    accounts = {x["account"]: x for x in report["accounts"]}
+    assert [x["account"] for x in report["accounts"]] == [a, b, c, NEVER_RUN]
+    truth = harness.sim.truth()
+    for number in (a, b, c):
+        x = accounts[number]
+        assert x["configured"]
+        assert datetime.fromisoformat(x["last_success_at"]) == START
+        assert abs(x["lag_seconds"] - (as_of - START).total_seconds()) < 1e-3
+        assert x["watermarks"] == {"sales_orders": START.isoformat()}
+        assert set(x["rows"]) == set(COUNTED)
+        for table, rows in truth.items():
+            assert x["rows"][table] == sum(1 for r in rows if r["customer_number"] == number)
+    assert accounts[a]["last_run"]["outcome"] == "succeeded"
+    assert accounts[a]["last_run"]["loaded"] == 120
+    assert accounts[a]["open_failures"] == 2
+    refused = accounts[b]["last_run"]
+    assert refused["outcome"] == "failed" and "listing failed" in refused["error"]
+    assert datetime.fromisoformat(refused["started_at"]) == START + timedelta(hours=1)
+    assert accounts[b]["open_failures"] == accounts[c]["open_failures"] == 0
+    never = accounts[NEVER_RUN]
+    assert never["last_run"] is None and never["lag_seconds"] is None
+    assert set(never["rows"].values()) == {0}
+
+
+async def test_status_table_shows_outcomes_errors_and_unconfigured_accounts(
+    harness: SimHarness, database_url: str
+) -> None:
+    a, b, c = await prepare(harness)
+
+    out = status(database_url, accounts=f"{a},{b},{NEVER_RUN}")
+
+    lines = out.splitlines()
+    row = {n: next(line for line in lines if line.startswith(f"│ {n}")) for n in (a, b, NEVER_RUN)}
+    assert "succeeded" in row[a] and row[a].rstrip("│ ").endswith("2")  # two open failures
+    assert "failed" in row[b]
+    assert "never run" in row[NEVER_RUN]
+    assert any(line.startswith(f"│ {c}*") for line in lines)  # in the warehouse, not configured
+    assert f"{c}*: in the warehouse but not configured" in out
+    assert f"{b}: listing failed" in out
+    assert "Rows per table" in out and "delivery_line_serials" in out
+
+
+def test_status_of_an_unreachable_database_is_one_line() -> None:
+    done = run("status", env={"SYNCER_DATABASE_URL": "postgresql://nobody:pw@127.0.0.1:1/none"})
+
+    assert done.returncode == 1
+    assert "Traceback" not in done.stderr and "database unreachable" in done.stderr
+
+
+def test_durations_read_at_a_glance() -> None:
+    assert [duration(s) for s in (None, 0, 45, 65, 3600 * 3 + 240, 86_400 * 2 + 3 * 3600)] == [
+        "-", "0s", "45s", "1m 5s", "3h 4m", "2d 3h",
+    ]  # fmt: skip
