@@ -17,6 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from syncer import __version__
+from syncer.cli_api import api_app
 from syncer.config import Settings, load_settings, mask
 from syncer.errors import SyncerError
 
@@ -32,6 +33,7 @@ db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_he
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
+app.add_typer(api_app, name="api")
 
 out = Console()
 err = Console(stderr=True)
@@ -244,11 +246,25 @@ def sim(
     orders: Annotated[int, typer.Option(help="Orders per account.")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed.")] = 42,
     latency_ms: Annotated[float, typer.Option(help="Added latency per API call.")] = 0.0,
+    events_per_hour: Annotated[
+        float, typer.Option(min=0, help="Random order events (ship, hold, cancel, ...) per hour.")
+    ] = 0.0,
+    create_delay: Annotated[
+        float, typer.Option(min=0, help="Seconds before an async-created order appears.")
+    ] = 60.0,
 ) -> None:
     """Serve the ScanSource simulator standalone."""
     from syncer.sim import SimConfig, Simulator, serve_forever
 
-    simulator = Simulator(SimConfig(seed=seed, orders_per_account=orders, latency_ms=latency_ms))
+    simulator = Simulator(
+        SimConfig(
+            seed=seed,
+            orders_per_account=orders,
+            latency_ms=latency_ms,
+            lifecycle_events_per_hour=events_per_hour,
+            create_delay_seconds=create_delay,
+        )
+    )
     for s in simulator.config.subscriptions:
         out.print(
             f"subscription: client_id={s.client_id} client_secret={s.client_secret} "

@@ -1,13 +1,80 @@
-"""ScanSourceClient: the Sales Order API's operations, typed, over a `Transport`."""
+"""ScanSourceClient: the Sales Order API's nine operations, typed, over a `Transport`.
+
+Searches (list, summary, serials) take their filters as keyword arguments and come in two
+forms: one page (`summary`), or every page streamed one at a time (`iter_summary`). The API
+signals the end only by a short page (reference §5).
+"""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
-from typing import Any
+from typing import Any, TypedDict, TypeVar, Unpack
 
+from syncer.api_models import (
+    CancelResult,
+    OrderSummary,
+    PurchaseOrder,
+    SalesOrderListRow,
+    SerialInfo,
+    ShipQuoteRequest,
+    ShipQuoteResponse,
+    TrackingResponse,
+    VrdRequest,
+    VrdResponse,
+    parse_model,
+    parse_rows,
+)
 from syncer.errors import TransientApiError
+from syncer.models import SalesOrderDetail, parse_detail
 from syncer.transport import ApiStats, Transport, parse_json
+
+T = TypeVar("T")
+MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (reference §5)
+
+
+class ListFilters(TypedDict, total=False):
+    """Filters of the list operation (reference §3.1); dates are ScanSource's local days."""
+
+    sales_order_number: str
+    po_number: str
+    end_user_po: str
+    shipping_city: str
+    reference_number: str
+    status: str  # Open, On Hold, Partially Shipped, Completely Shipped, Cancelled, ...
+    doc_type: str
+    include_schedule_lines: bool
+    from_date: date
+    to_date: date
+    from_last_change_date: date
+    to_last_change_date: date
+
+
+class SummaryFilters(TypedDict, total=False):
+    """Filters of the summary operation (reference §3.2)."""
+
+    sales_order_number: str
+    po_number: str
+    reference_number: str
+    status: str
+    doc_type: str
+    from_date: date
+    to_date: date
+    from_last_change_date: date
+    to_last_change_date: date
+    serial_numbers: Sequence[str]
+    mac_addresses: Sequence[str]
+
+
+class SerialFilters(TypedDict, total=False):
+    """Filters of the serial numbers operation (reference §3.4); dates are billing dates."""
+
+    sales_order_number: str
+    po_number: str
+    invoice_number: str
+    serial_numbers: Sequence[str]
+    from_date: date
+    to_date: date
 
 
 def api_params(**filters: Any) -> dict[str, str]:
@@ -18,7 +85,7 @@ def api_params(**filters: Any) -> dict[str, str]:
             continue
         head, *rest = name.split("_")
         key = head + "".join(p[:1].upper() + p[1:] for p in rest)
-        if isinstance(value, bool):
+        if isinstance(value, bool):  # before str(): Python's True is not the API's true
             out[key] = "true" if value else "false"
         elif isinstance(value, date):
             out[key] = value.isoformat()
@@ -80,3 +147,166 @@ class ScanSourceClient:
         body = await self.transport.request("detail", "GET", "/detail", params=params)
         parse_json(body, "detail")  # a broken body is transient: check it here so it is retried
         return body
+
+    # -- typed operations ---------------------------------------------------------------------
+
+    async def list_orders(
+        self,
+        customer_number: str,
+        *,
+        page: int = 1,
+        page_size: int = 100,
+        **filters: Unpack[ListFilters],
+    ) -> list[SalesOrderListRow]:
+        """One page of the list operation, typed."""
+        rows = await self.list_page(customer_number, page=page, page_size=page_size, **filters)
+        return parse_rows(SalesOrderListRow, rows, "list")
+
+    def iter_list_orders(
+        self,
+        customer_number: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        **filters: Unpack[ListFilters],
+    ) -> AsyncIterator[list[SalesOrderListRow]]:
+        async def fetch(page: int) -> list[SalesOrderListRow]:
+            return await self.list_orders(
+                customer_number, page=page, page_size=page_size, **filters
+            )
+
+        return _pages(fetch, page_size)
+
+    async def summary(
+        self,
+        customer_number: str,
+        *,
+        page: int = 1,
+        page_size: int = 100,
+        **filters: Unpack[SummaryFilters],
+    ) -> list[OrderSummary]:
+        params = api_params(
+            customer_number=customer_number, page=page, page_size=page_size, **filters
+        )
+        body = await self.transport.request("summary", "GET", "/summary", params=params)
+        return parse_rows(OrderSummary, parse_json(body, "summary"), "summary")
+
+    def iter_summary(
+        self,
+        customer_number: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        **filters: Unpack[SummaryFilters],
+    ) -> AsyncIterator[list[OrderSummary]]:
+        async def fetch(page: int) -> list[OrderSummary]:
+            return await self.summary(customer_number, page=page, page_size=page_size, **filters)
+
+        return _pages(fetch, page_size)
+
+    async def detail(
+        self,
+        customer_number: str,
+        sales_order_number: str,
+        *,
+        exclude_serial_tracking: bool = False,
+    ) -> SalesOrderDetail:
+        body = await self.detail_bytes(
+            customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
+        )
+        return parse_detail(parse_json(body, "detail"))
+
+    async def serials(
+        self,
+        customer_number: str,
+        *,
+        page: int = 1,
+        page_size: int = 100,
+        **filters: Unpack[SerialFilters],
+    ) -> list[SerialInfo]:
+        params = api_params(
+            customer_number=customer_number, page=page, page_size=page_size, **filters
+        )
+        body = await self.transport.request("serials", "GET", "/serials", params=params)
+        return parse_rows(SerialInfo, parse_json(body, "serials"), "serials")
+
+    def iter_serials(
+        self,
+        customer_number: str,
+        *,
+        page_size: int = MAX_PAGE_SIZE,
+        **filters: Unpack[SerialFilters],
+    ) -> AsyncIterator[list[SerialInfo]]:
+        async def fetch(page: int) -> list[SerialInfo]:
+            return await self.serials(customer_number, page=page, page_size=page_size, **filters)
+
+        return _pages(fetch, page_size)
+
+    async def tracking(
+        self,
+        customer_number: str,
+        *,
+        sales_order_numbers: Sequence[str] = (),
+        po_numbers: Sequence[str] = (),
+    ) -> TrackingResponse:
+        """Deliveries and carrier tracking numbers of these orders and of these POs' orders."""
+        if not sales_order_numbers and not po_numbers:
+            raise ValueError("tracking needs sales_order_numbers or po_numbers")
+        params = api_params(
+            customer_number=customer_number,
+            sales_order_number=list(sales_order_numbers) or None,
+            po_number=list(po_numbers) or None,
+        )
+        body = await self.transport.request("tracking", "GET", "/tracking", params=params)
+        return parse_model(TrackingResponse, parse_json(body, "tracking"), "tracking")
+
+    async def ship_quote(
+        self, customer_number: str, request: ShipQuoteRequest
+    ) -> ShipQuoteResponse:
+        params = api_params(customer_number=customer_number)
+        body = await self.transport.request(
+            "shipquote", "POST", "/shipquote", params=params, json_body=request.to_wire()
+        )
+        return parse_model(ShipQuoteResponse, parse_json(body, "shipquote"), "shipquote")
+
+    async def vrd(self, customer_number: str, request: VrdRequest) -> VrdResponse:
+        """Which vendor-required fields the items need before they can be ordered."""
+        params = api_params(customer_number=customer_number)
+        body = await self.transport.request(
+            "vrd", "POST", "/vrd", params=params, json_body=request.to_wire()
+        )
+        return parse_model(VrdResponse, parse_json(body, "vrd"), "vrd")
+
+    async def create_order_async(self, customer_number: str, order: PurchaseOrder) -> None:
+        """Submit a PO. The API answers 202 with no order number: the order appears later,
+        found with `list_orders`/`summary` by `po_number` (`syncer api create --wait` does so).
+
+        Not idempotent: if the answer is lost (timeout, 5xx) the order may exist anyway, so
+        look for the PO number before submitting it again."""
+        params = api_params(customer_number=customer_number)
+        await self.transport.request(
+            "createasync",
+            "POST",
+            "/createasync",
+            params=params,
+            json_body=order.to_wire(),
+            check_json=False,
+        )
+
+    async def cancel_order(self, customer_number: str, sales_order_number: str) -> CancelResult:
+        """Ask to cancel; `result.cancelled` says whether it was (never once anything shipped)."""
+        params = api_params(customer_number=customer_number, sales_order_number=sales_order_number)
+        body = await self.transport.request("cancel", "DELETE", "/cancel", params=params)
+        return parse_model(CancelResult, parse_json(body, "cancel"), "cancel")
+
+
+async def _pages(
+    fetch: Callable[[int], Awaitable[list[T]]], page_size: int
+) -> AsyncIterator[list[T]]:
+    """Page 1, 2, ... until a short page; empty pages are not yielded."""
+    page = 1
+    while True:
+        rows = await fetch(page)
+        if rows:
+            yield rows
+        if len(rows) < page_size:
+            return
+        page += 1

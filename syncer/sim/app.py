@@ -16,9 +16,9 @@ from typing import Any
 import orjson
 from aiohttp import web
 
-from syncer.sim import payloads
 from syncer.sim.config import Subscription
-from syncer.sim.query import BadRequest, parse_bool, parse_list_query, select_page
+from syncer.sim.fields import Refusal
+from syncer.sim.operations import Operations
 from syncer.sim.simulator import Simulator
 
 BASE_PATH = "/scsc/salesorder/v1"
@@ -51,6 +51,38 @@ def _aad_error(status: int, error: str, description: str) -> web.Response:
     return _json({"error": error, "error_description": description}, status)
 
 
+# First path segment (lower-cased) → (method, operation). Aliases from reference §11.
+_ROUTES: dict[str, tuple[str, str]] = {
+    "list": ("GET", "list"),
+    "summary": ("GET", "summary"),
+    "detail": ("GET", "detail"),
+    "serials": ("GET", "serials"),
+    "serialnumbers": ("GET", "serials"),
+    "tracking": ("GET", "tracking"),
+    "shipquote": ("POST", "shipquote"),
+    "vrd": ("POST", "vrd"),
+    "createasync": ("POST", "createasync"),
+    "cancel": ("DELETE", "cancel"),
+}
+_CUSTOMER_IN_PATH = ("list", "summary")  # the old API's /list/{customerNumber} form
+
+
+def _body_customer(body: bytes) -> str:
+    """POST bodies name the customer too (CustomerNumber, or a PO's PayerId): a fallback for a
+    call without the customerNumber query parameter."""
+    try:
+        data = orjson.loads(body) if body.strip() else None
+    except orjson.JSONDecodeError:
+        return ""
+    if not isinstance(data, dict):
+        return ""
+    fields = {str(k).lower(): v for k, v in data.items()}
+    for key in ("customernumber", "payerid"):
+        if isinstance(fields.get(key), str):
+            return str(fields[key])
+    return ""
+
+
 def _params(request: web.Request) -> dict[str, str]:
     """Query parameters by lower-cased name; the first occurrence wins."""
     out: dict[str, str] = {}
@@ -62,15 +94,18 @@ def _params(request: web.Request) -> dict[str, str]:
 class _Handlers:
     def __init__(self, sim: Simulator) -> None:
         self.sim = sim
+        self.operations = Operations(sim)
 
     async def dispatch(self, request: web.Request) -> web.StreamResponse:
         path = request.path.rstrip("/").lower()
         if _TOKEN_PATH.fullmatch(path) and request.method == "POST":
             return await self.token(request)
-        if not path.startswith(BASE_PATH + "/") or request.method != "GET":
+        if not path.startswith(BASE_PATH + "/"):
             return _error(404, "Resource not found")
         op = path[len(BASE_PATH) + 1 :].split("/")
-        if not (op == ["detail"] or (op[0] == "list" and len(op) <= 2)):
+        route = _ROUTES.get(op[0])
+        depth = 2 if op[0] in _CUSTOMER_IN_PATH else 1
+        if route is None or route[0] != request.method or len(op) > depth:
             return _error(404, "Resource not found")
         if self.sim.config.latency_ms > 0:
             await asyncio.sleep(self.sim.config.latency_ms / 1000)
@@ -78,21 +113,24 @@ class _Handlers:
         sub = self.authenticate(request, params)
         if isinstance(sub, web.Response):
             return sub
-        # The old list form carries the customer in the path: /list/{customerNumber}.
+        body = await request.read()
+        # The old list and summary forms carry the customer in the path: /list/{customerNumber}.
         customer = request.path.rstrip("/").split("/")[-1] if len(op) == 2 else None
-        customer = (customer or params.get("customernumber", "")).strip()
+        customer = (customer or params.get("customernumber", "") or _body_customer(body)).strip()
         if not customer:
             return _error(400, "customerNumber is required.")
         if customer not in sub.customer_numbers:
             return _error(
                 403, f"Customer number {customer} is not authorized for this subscription."
             )
+        self.sim.settle()
         try:
-            if op[0] == "list":
-                return self.order_list(customer, params)
-            return self.detail(customer, params)
-        except BadRequest as exc:
-            return _error(400, exc.message)
+            status, payload = self.operations.by_name[route[1]](customer, params, body)
+        except Refusal as exc:
+            return _error(exc.status, exc.message)
+        if not payload:
+            return web.Response(status=status)
+        return web.Response(body=payload, status=status, content_type="application/json")
 
     def authenticate(
         self, request: web.Request, params: dict[str, str]
@@ -108,30 +146,6 @@ class _Handlers:
         if scheme.lower() != "bearer" or self.sim.tokens.client_of(token.strip()) != sub.client_id:
             return _error(401, _UNAUTHORIZED)
         return sub
-
-    def order_list(self, customer: str, params: dict[str, str]) -> web.Response:
-        q = parse_list_query(params, self.sim.config.max_page_size)
-        page = select_page(self.sim.orders_of(customer), q, self.sim.city_of)
-        return _json([payloads.list_row(self.sim.view(s), q.include_schedule_lines) for s in page])
-
-    def detail(self, customer: str, params: dict[str, str]) -> web.Response:
-        exclude = parse_bool(params, "excludeSerialTracking")
-        number = params.get("salesordernumber", "").strip()
-        if not number:
-            return _error(400, "salesOrderNumber is required.")
-        s = self.sim.find(number)
-        if s is None:
-            return _error(404, f"Sales order {number} not found.")
-        if s.customer != customer:
-            return _error(403, f"Sales order {number} does not belong to customer {customer}.")
-        self.sim.detail_hits[number] += 1
-        override = self.sim.detail_overrides.get(number)
-        if override is not None:
-            return web.Response(
-                status=override[0], body=override[1], content_type="application/json"
-            )
-        body = self.sim.detail_bytes(s, exclude)
-        return web.Response(body=body, content_type="application/json")
 
     async def token(self, request: web.Request) -> web.Response:
         form = await request.post()

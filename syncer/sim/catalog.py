@@ -415,3 +415,53 @@ FX: dict[str, float] = {"USD": 1.0, "CAD": 1.36, "EUR": 0.92, "GBP": 0.79}
 
 REJECT_REASON_CANCELLED = "Cancelled at customer request"
 DELIVERY_SHIPPED = "Shipped"
+
+# ScanSource's service-level codes (what create-order takes as ShipMethodServiceLevelCode), by
+# shipping option description; "PGD" (parcel ground, best way) is the portal's own example.
+SERVICE_LEVELS: dict[str, str] = {
+    "UPS Ground": "UGD",
+    "UPS 2nd Day Air": "U2D",
+    "UPS Next Day Air": "U1D",
+    "FedEx Ground": "FGD",
+    "FedEx 2Day": "F2D",
+    "USPS Priority Mail": "UPM",
+    "LTL Freight": "LTL",
+    "Best Way": "PGD",
+    "Purolator Ground": "PUR",
+    "UPS Standard": "UST",
+    "DHL Express Worldwide": "DHX",
+    "DPD Classic": "DPD",
+    "Royal Mail Tracked 48": "RM48",
+}
+
+# Orders are priced in the destination's currency.
+REGION_CURRENCY: dict[str, str] = {"US": "USD", "CA": "CAD", "GB": "GBP", "EU": "EUR"}
+
+
+def region_of(country: str) -> str:
+    """Shipping region of an ISO country code: US, CA, GB, or EU for anywhere else."""
+    return country if country in ("US", "CA", "GB") else "EU"
+
+
+# (id, description, length, required, type, choices): vendor-required data per manufacturer.
+VrdField = tuple[str, str, int, bool, str, tuple[tuple[str, str], ...]]
+_END_USER: VrdField = ("EU_NAME", "End user company name", 60, True, "Text", ())
+_END_USER_COUNTRY: VrdField = (
+    "EU_COUNTRY",
+    "End user country",
+    2,
+    True,
+    "ComboBox",
+    (("US", "United States"), ("CA", "Canada"), ("GB", "United Kingdom"), ("DE", "Germany"),
+     ("FR", "France"), ("NL", "Netherlands")),
+)  # fmt: skip
+VRD_FIELDS: dict[str, tuple[VrdField, ...]] = {
+    "CIS": (
+        _END_USER,
+        _END_USER_COUNTRY,
+        ("CISCO_DEAL_ID", "Cisco deal ID (SPA)", 20, False, "Text", ()),
+    ),
+    "AXI": (_END_USER, ("PROJECT", "Installation project name", 40, False, "Text", ())),
+    "POL": (_END_USER, ("INSTALL_DATE", "Planned installation date", 10, False, "Date", ())),
+    "YEA": (_END_USER, ("INSTALL_DATE", "Planned installation date", 10, False, "Date", ())),
+}

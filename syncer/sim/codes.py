@@ -43,6 +43,12 @@ def invoice_number(gid: int, delivery: int) -> str:
     return str(9_000_000_000 + gid * 4 + delivery)
 
 
+def invoice_owner(number: str) -> tuple[int, int] | None:
+    """(gid, delivery) of an invoice number made by `invoice_number`; None for any other text."""
+    n = int(number) - 9_000_000_000 if number.isdigit() else -1
+    return divmod(n, 4) if n >= 0 else None
+
+
 def carton_number(gid: int, delivery: int, parcel: int) -> str:
     """An SSCC-18 with its `00` application identifier and GS1 check digit."""
     body = f"00614141{(gid * 32 + delivery * 8 + parcel) % 10**9:09d}"

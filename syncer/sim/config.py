@@ -35,6 +35,8 @@ class SimConfig:
     token_ttl_seconds: int = 3599
     latency_ms: float = 0.0  # added before every API (not token) response
     max_page_size: int = 1000  # a larger pageSize is clamped, as APIM-fronted list calls do
+    create_delay_seconds: float = 60.0  # create-order-async: the order appears this much later
+    lifecycle_events_per_hour: float = 0.0  # random order events on the clock (0: none)
 
     def __post_init__(self) -> None:
         keys = [s.subscription_key for s in self.subscriptions]
@@ -45,6 +47,8 @@ class SimConfig:
             raise ValueError("every subscription needs at least one customer number")
         if self.orders_per_account < 0 or self.history_days < 1 or self.max_page_size < 1:
             raise ValueError("orders_per_account >= 0, history_days >= 1, max_page_size >= 1")
+        if self.create_delay_seconds < 0 or self.lifecycle_events_per_hour < 0:
+            raise ValueError("create_delay_seconds and lifecycle_events_per_hour must be >= 0")
 
     @property
     def customer_numbers(self) -> tuple[str, ...]:

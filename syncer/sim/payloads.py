@@ -1,4 +1,5 @@
-"""Order views rendered in the API's exact JSON shapes (reference §3.1 list row, §3.3 detail).
+"""Order views rendered in the API's exact JSON shapes (reference §3.1 list row, §3.2 summary
+row, §3.3 detail).
 
 Amounts are kept in cents and emitted as floats (`12.5`), quantities as ints, as the real API
 sends numbers; key order follows the reference so a diff against it reads naturally.
@@ -68,13 +69,27 @@ def list_row(v: OrderView, with_schedules: bool) -> Json:
         "SalesRepCode": p.rep.code,
         "Status": v.status,
         "BillingAddress": address(v.book.billing),
-        "ShippingAddress": address(v.book.ship_tos[s.ship_to]),
+        "ShippingAddress": address(v.ship_to),
         "ShippingOptionDescription": p.shipping_option,
         "FreightAmount": _money(p.freight_cents),
         "EnteredByEmail": p.entered_by_email,
         "Total": _money(v.total_cents),
         "Currency": p.currency,
         "SalesOrderLines": [_list_line(lv, p.currency, with_schedules) for lv in v.lines],
+        "DateEntered": format_us(s.date_entered),
+        "LastChanged": format_us(v.last_changed),
+    }
+
+
+def summary_row(v: OrderView) -> Json:
+    """OrderSummary (§3.2): the list row's header, without addresses or lines."""
+    s = v.state
+    return {
+        "OrderNumber": s.order_number,
+        "PONumber": s.po_number,
+        "DocType": s.doc_type,
+        "Status": v.status,
+        "Total": _money(v.total_cents),
         "DateEntered": format_us(s.date_entered),
         "LastChanged": format_us(v.last_changed),
     }
@@ -156,7 +171,7 @@ def detail(v: OrderView, exclude_serial_tracking: bool) -> Json:
     return {
         "SalesOrderNumber": s.order_number,
         "BillingAddress": address(v.book.billing),
-        "ShippingAddress": address(v.book.ship_tos[s.ship_to]),
+        "ShippingAddress": address(v.ship_to),
         "PONumber": s.po_number,
         "EndUserPO": s.end_user_po,
         "ReferenceNumber": s.reference_number,

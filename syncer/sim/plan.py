@@ -6,59 +6,29 @@ demand instead of stored; the lifecycle only moves a cursor (`OrderState`) along
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import random
 from dataclasses import dataclass
 
 from syncer.sim import codes
 from syncer.sim.books import CustomerBook, Rep
-from syncer.sim.catalog import BEST_WAY_CARRIERS, FX, MEMOS, PRODUCTS, SHIPPING_OPTIONS, VARIANTS
-from syncer.sim.state import OrderState
+from syncer.sim.catalog import (
+    BEST_WAY_CARRIERS,
+    FX,
+    MEMOS,
+    SERVICE_LEVELS,
+    SHIPPING_OPTIONS,
+    region_of,
+)
+from syncer.sim.intake import OrderSpec
+from syncer.sim.items import Item
+from syncer.sim.state import OrderState, shipping_address
 
 _LINE_COUNT_WEIGHTS = (30, 18, 13, 9, 7, *(2.6,) * 5, *(0.7,) * 10, *(0.3,) * 10)
 _SERIAL_QTY = ((1, 2, 3, 4, 5, 6, 8, 10, 12, 20, 25, 40), (30, 18, 10, 8, 8, 5, 5, 6, 4, 3, 2, 1))
 _BULK_QTY = ((1, 2, 5, 10, 12, 20, 24, 50, 100, 250), (15, 15, 15, 15, 8, 10, 8, 7, 5, 2))
 _TAX_BP = {"US": (0, 0, 0, 600, 725, 825), "CA": (1300, 500), "GB": (2000,), "EU": (1900, 2100)}
-
-
-@dataclass(frozen=True, slots=True)
-class Item:
-    item_number: str
-    mfr_part: str
-    description: str
-    cat_code: str
-    cat_desc: str
-    matl_code: str
-    matl_desc: str
-    price_usd_cents: int
-    weight_lb: float
-    serialised: bool
-    oui: str | None
-    serial_prefix: str
-
-
-def build_items() -> tuple[Item, ...]:
-    items = []
-    for p in PRODUCTS:
-        for suffix, label, factor in VARIANTS:
-            part = p.mfr_part + suffix
-            items.append(
-                Item(
-                    item_number=f"{p.mfr_code}-{part.replace('-', '')}"[:20],
-                    mfr_part=part,
-                    description=p.description + label,
-                    cat_code="ZSER" if p.serialised else "ZTAN",
-                    cat_desc="Serialized Item" if p.serialised else "Standard Item",
-                    matl_code=p.matl_grp[0],
-                    matl_desc=p.matl_grp[1],
-                    price_usd_cents=round(p.price_usd * factor * 100),
-                    weight_lb=p.weight_lb,
-                    serialised=p.serialised,
-                    oui=p.oui,
-                    serial_prefix=p.serial_prefix,
-                )
-            )
-    return tuple(items)
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,10 +94,6 @@ class OrderPlan:
     deliveries: tuple[DeliveryPlan, ...]
 
 
-def region_of(country: str) -> str:
-    return country if country in ("US", "CA", "GB") else "EU"
-
-
 def _split(rng: random.Random, qty: int, n: int) -> list[int]:
     parts = [0] * n
     if n == 1 or qty == 1 or rng.random() < 0.6:
@@ -180,6 +146,40 @@ def _lines(rng: random.Random, items: tuple[Item, ...], currency: str, n: int) -
     return lines
 
 
+def _spec_lines(
+    rng: random.Random, items: tuple[Item, ...], currency: str, n: int, spec: OrderSpec
+) -> list[LinePlan]:
+    """The lines a purchase order asked for, at the account's prices, split over n deliveries."""
+    by_number = {it.item_number: it for it in items}
+    per = [_split(rng, ln.quantity, n) for ln in spec.lines]
+    _fill_empty_deliveries(per, n)
+    lines = []
+    for i, (ln, split) in enumerate(zip(spec.lines, per, strict=True)):
+        item = by_number[ln.item_number]
+        lines.append(
+            LinePlan(
+                line_number=(i + 1) * 10,
+                po_line_number=ln.po_line_number,
+                reference_line_number=f"{(i + 1) * 10:06d}",
+                item=item,
+                customer_part_number=None,
+                customer_part_reference=None,
+                ordered=ln.quantity,
+                price_cents=round(item.price_usd_cents * FX[currency] * rng.uniform(0.86, 1.0)),
+                per_delivery=tuple(split),
+            )
+        )
+    return lines
+
+
+def shipping_option(region: str, code: str) -> tuple[str, str | None, str] | None:
+    """The region's shipping option with this service-level code (case-insensitive)."""
+    for option in SHIPPING_OPTIONS[region]:
+        if SERVICE_LEVELS[option[0]].casefold() == code.casefold():
+            return option
+    return None
+
+
 def _parcels(
     rng: random.Random, gid: int, j: int, carrier: str, service: str, weight_lb: float, region: str
 ) -> tuple[ParcelPlan, ...]:
@@ -210,11 +210,19 @@ def _parcels(
 def build_plan(seed: int, book: CustomerBook, items: tuple[Item, ...], s: OrderState) -> OrderPlan:
     """Reads only the fields of `s` that never change after the order is created."""
     rng = random.Random(codes.seed_int(seed, "plan", s.customer, s.idx))
-    currency = book.currencies[s.ship_to]
-    region = region_of(book.ship_tos[s.ship_to].country)
+    spec = s.spec
+    region = region_of(shipping_address(s, book).country)
+    currency = book.currencies[s.ship_to] if spec is None else spec.currency
     option, option_carrier, service = rng.choice(SHIPPING_OPTIONS[region])
+    code = spec.ship_method_code if spec else None
+    chosen = shipping_option(region, code) if code else None
+    if chosen is not None:
+        option, option_carrier, service = chosen
     n = s.n_planned
-    lines = _lines(rng, items, currency, n)
+    if spec is None:
+        lines = _lines(rng, items, currency, n)
+    else:
+        lines = _spec_lines(rng, items, currency, n, spec)
     deliveries = []
     unit = 0  # counts units across the whole order, so serials never repeat within it
     lead = rng.randint(1, 4)
@@ -268,7 +276,7 @@ def build_plan(seed: int, book: CustomerBook, items: tuple[Item, ...], s: OrderS
         freight = 0
     else:
         freight = round(min(subtotal_usd * 0.02, 400) * FX[currency] * 100) + 995
-    return OrderPlan(
+    plan = OrderPlan(
         currency=currency,
         memo=rng.choice(MEMOS) if rng.random() < 0.3 else None,
         rep=rng.choice(book.reps),
@@ -280,3 +288,7 @@ def build_plan(seed: int, book: CustomerBook, items: tuple[Item, ...], s: OrderS
         lines=tuple(lines),
         deliveries=tuple(deliveries),
     )
+    if spec is not None:
+        buyer = spec.entered_by_email or plan.entered_by_email
+        plan = dataclasses.replace(plan, memo=spec.memo, entered_by_email=buyer)
+    return plan

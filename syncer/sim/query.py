@@ -1,4 +1,4 @@
-"""The list operation's query: parsing its parameters and selecting one page of orders.
+"""The queries of list, summary and serials: parsing their parameters, selecting one page.
 
 Pure: no I/O, no clock. Date filters become half-open ranges of epoch minutes (Eastern days).
 """
@@ -12,6 +12,7 @@ from datetime import date, timedelta
 from itertools import islice
 
 from syncer.sim.clock import day_start_minute
+from syncer.sim.fields import BadRequest
 from syncer.sim.state import OrderState, status_of
 
 _DATE = re.compile(r"\d{4}-\d{2}-\d{2}")
@@ -24,14 +25,9 @@ _TEXT_FILTERS = (
     "status",
     "doctype",
 )
-
-
-class BadRequest(Exception):
-    """A parameter the API would refuse with 400; the message is safe to show the caller."""
-
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+# Summary has no endUserPO or shippingCity (reference §3.2); ASP.NET ignores unknown parameters.
+_SUMMARY_TEXT_FILTERS = ("salesordernumber", "ponumber", "referencenumber", "status", "doctype")
+_MAC = re.compile(r"[0-9A-F]{12}")
 
 
 @dataclass(frozen=True)
@@ -42,6 +38,23 @@ class ListQuery:
     text: tuple[tuple[str, str], ...] = ()  # (lower-cased parameter name, value)
     entered: tuple[int | None, int | None] = (None, None)  # [from, to) epoch minutes
     changed: tuple[int | None, int | None] = (None, None)
+    serials: frozenset[str] = frozenset()  # summary only: upper-cased serial numbers
+    macs: frozenset[str] = frozenset()  # summary only: 12 upper-case hex digits, no separators
+
+    @property
+    def by_serial(self) -> bool:
+        return bool(self.serials or self.macs)
+
+
+@dataclass(frozen=True)
+class SerialQuery:
+    page: int = 1
+    page_size: int = 100
+    sales_order_number: str | None = None
+    po_number: str | None = None
+    invoice_number: str | None = None
+    serials: frozenset[str] = frozenset()
+    billed: tuple[int | None, int | None] = (None, None)  # [from, to) epoch minutes
 
 
 def parse_bool(params: Mapping[str, str], name: str) -> bool:
@@ -87,12 +100,32 @@ def _range(params: Mapping[str, str], lo: str, hi: str) -> tuple[int | None, int
     )
 
 
+def csv_values(params: Mapping[str, str], *names: str) -> list[str]:
+    """Comma-separated values of one or more parameters ("comma seperated", no spaces needed)."""
+    return [v.strip() for n in names for v in params.get(n.lower(), "").split(",") if v.strip()]
+
+
+def _macs(params: Mapping[str, str]) -> frozenset[str]:
+    out = set()
+    for raw in csv_values(params, "macAddresses"):
+        mac = re.sub(r"[:.\-]", "", raw).upper()
+        if not _MAC.fullmatch(mac):
+            raise BadRequest(f"The value '{raw[:40]}' is not a MAC address (macAddresses).")
+        out.add(mac)
+    return frozenset(out)
+
+
+def _paging(params: Mapping[str, str], max_page_size: int) -> tuple[int, int]:
+    return _int(params, "page", 1), min(_int(params, "pageSize", 100), max_page_size)
+
+
 def parse_list_query(params: Mapping[str, str], max_page_size: int) -> ListQuery:
     """`params` has lower-cased names: ASP.NET binds query parameters case-insensitively."""
     text = tuple((k, params[k].strip()) for k in _TEXT_FILTERS if params.get(k, "").strip())
+    page, page_size = _paging(params, max_page_size)
     return ListQuery(
-        page=_int(params, "page", 1),
-        page_size=min(_int(params, "pageSize", 100), max_page_size),
+        page=page,
+        page_size=page_size,
         include_schedule_lines=parse_bool(params, "includeScheduleLines"),
         text=text,
         entered=_range(params, "fromDate", "toDate"),
@@ -100,7 +133,37 @@ def parse_list_query(params: Mapping[str, str], max_page_size: int) -> ListQuery
     )
 
 
-def _matches(q: ListQuery, city_of: Callable[[OrderState], str]) -> Callable[[OrderState], bool]:
+def parse_summary_query(params: Mapping[str, str], max_page_size: int) -> ListQuery:
+    keys = _SUMMARY_TEXT_FILTERS
+    text = tuple((k, params[k].strip()) for k in keys if params.get(k, "").strip())
+    page, page_size = _paging(params, max_page_size)
+    return ListQuery(
+        page=page,
+        page_size=page_size,
+        text=text,
+        entered=_range(params, "fromDate", "toDate"),
+        changed=_range(params, "fromLastChangeDate", "toLastChangeDate"),
+        serials=frozenset(v.upper() for v in csv_values(params, "serialNumbers")),
+        macs=_macs(params),
+    )
+
+
+def parse_serial_query(params: Mapping[str, str], max_page_size: int) -> SerialQuery:
+    page, page_size = _paging(params, max_page_size)
+    return SerialQuery(
+        page=page,
+        page_size=page_size,
+        sales_order_number=params.get("salesordernumber", "").strip() or None,
+        po_number=params.get("ponumber", "").strip() or None,
+        invoice_number=params.get("invoicenumber", "").strip() or None,
+        serials=frozenset(v.upper() for v in csv_values(params, "serialNumbers")),
+        billed=_range(params, "fromDate", "toDate"),
+    )
+
+
+def _matches(
+    q: ListQuery, city_of: Callable[[OrderState], str], extra: Callable[[OrderState], bool] | None
+) -> Callable[[OrderState], bool]:
     e_lo, e_hi = q.entered
     c_lo, c_hi = q.changed
     wanted = dict(q.text)
@@ -114,7 +177,9 @@ def _matches(q: ListQuery, city_of: Callable[[OrderState], str]) -> Callable[[Or
             return False
         if c_hi is not None and s.last_changed >= c_hi:
             return False
-        return all(_text_match(name, value, s, city_of) for name, value in wanted.items())
+        if not all(_text_match(name, value, s, city_of) for name, value in wanted.items()):
+            return False
+        return extra is None or extra(s)
 
     return ok
 
@@ -136,12 +201,17 @@ def _text_match(name: str, value: str, s: OrderState, city_of: Callable[[OrderSt
 
 
 def select_page(
-    orders: Sequence[OrderState], q: ListQuery, city_of: Callable[[OrderState], str]
+    orders: Sequence[OrderState],
+    q: ListQuery,
+    city_of: Callable[[OrderState], str],
+    extra: Callable[[OrderState], bool] | None = None,
 ) -> list[OrderState]:
-    """One page of matches, in order-number order; a page past the end is empty."""
-    if not q.text and q.entered == (None, None) and q.changed == (None, None):
+    """One page of matches, in order-number order; a page past the end is empty. `extra` is a
+    further condition (summary's serial and MAC search)."""
+    unfiltered = not q.text and q.entered == (None, None) and q.changed == (None, None)
+    if unfiltered and extra is None:
         start = (q.page - 1) * q.page_size
         return list(orders[start : start + q.page_size])
-    ok = _matches(q, city_of)
+    ok = _matches(q, city_of, extra)
     hits: Iterator[OrderState] = (s for s in orders if ok(s))
     return list(islice(hits, (q.page - 1) * q.page_size, q.page * q.page_size))

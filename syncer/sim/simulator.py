@@ -2,24 +2,37 @@
 
 Holds per order only a small `OrderState`; plans are regenerated through a bounded cache and
 built detail payloads are kept, as bytes, in a second bounded cache keyed by state version.
+
+Time-driven changes (orders placed asynchronously, the lifecycle driver's events) happen in
+`settle`, in the order of their due times and stamped with them, before anything is read; so
+what a caller sees depends only on the seed, the requests made and the clock.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
+import heapq
+import itertools
+import math
 from collections import Counter, OrderedDict
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from datetime import date
 
 import orjson
 from aiohttp import web
 
 from syncer.sim import payloads
-from syncer.sim.books import CustomerBook, build_book
+from syncer.sim.books import Address, CustomerBook, build_book
 from syncer.sim.clock import Clock, RealClock, eastern_day, to_minute
+from syncer.sim.codes import invoice_owner
 from syncer.sim.config import SimConfig, Subscription
-from syncer.sim.plan import OrderPlan, build_items, build_plan
-from syncer.sim.state import OrderState, initial_state, new_order_state
+from syncer.sim.driver import LifecycleDriver
+from syncer.sim.intake import OrderSpec
+from syncer.sim.items import ItemIndex, build_items
+from syncer.sim.lookup import SerialIndex
+from syncer.sim.plan import OrderPlan, build_plan
+from syncer.sim.state import OrderState, initial_state, new_order_state, shipping_address
 from syncer.sim.tokens import TokenIssuer
 from syncer.sim.truth import TABLES, Row, order_rows
 from syncer.sim.view import OrderView, build_view, effective_deliveries
@@ -38,7 +51,7 @@ class Simulator:
         customers = config.customer_numbers
         self._n_customers = len(customers)
         self._books = {c: build_book(config.seed, c, i) for i, c in enumerate(customers)}
-        self._items = build_items()
+        self.items = ItemIndex(build_items())
         self._by_key = {s.subscription_key: s for s in config.subscriptions}
         self._by_client = {s.client_id: s for s in config.subscriptions}
         start = to_minute(self.clock.now())
@@ -60,6 +73,17 @@ class Simulator:
         self.detail_hits: Counter[str] = Counter()
         # Test hook: order number -> (HTTP status, body) served instead of the real detail.
         self.detail_overrides: dict[str, tuple[int, bytes]] = {}
+        self._serials = {c: SerialIndex() for c in customers}
+        # Orders accepted by create-order-async, not yet placed: (due epoch s, seq, customer, spec)
+        self._pending: list[tuple[float, int, str, OrderSpec]] = []
+        self._seq = itertools.count()
+        self._stamp: int | None = None  # the minute of the timed change being applied
+        self._settling = False
+        self.driver: LifecycleDriver | None = None
+        if config.lifecycle_events_per_hour > 0:
+            self.driver = LifecycleDriver(
+                config.seed, config.lifecycle_events_per_hour, self.clock.now().timestamp()
+            )
 
     def app(self) -> web.Application:
         from syncer.sim.app import build_app  # app imports this module
@@ -79,13 +103,41 @@ class Simulator:
 
     def orders_of(self, customer_number: str) -> Sequence[OrderState]:
         """The account's orders, ascending by order number."""
+        self.settle()
         return self._orders[customer_number]
 
     def find(self, order_number: str) -> OrderState | None:
+        self.settle()
         return self._by_number.get(order_number)
 
+    def find_invoice(self, invoice_number: str) -> OrderState | None:
+        """The order an invoice number bills (numbers are arithmetic on the order's gid)."""
+        self.settle()
+        owner = invoice_owner(invoice_number)
+        if owner is None:
+            return None
+        gid = owner[0]
+        states = self._orders[self.customer_numbers()[gid % self._n_customers]]
+        idx = gid // self._n_customers
+        return states[idx] if idx < len(states) else None
+
+    def orders_with_serials(
+        self, customer_number: str, serials: frozenset[str], macs: frozenset[str]
+    ) -> set[int]:
+        """Indexes of the account's orders planned to carry any of these serials or MACs (a
+        superset: the caller checks what has shipped)."""
+        index = self._serials[customer_number]
+        index.extend(self._orders[customer_number], self.plan)
+        return index.candidates(serials, macs)
+
     def city_of(self, s: OrderState) -> str:
-        return self._books[s.customer].ship_tos[s.ship_to].city
+        return shipping_address(s, self._books[s.customer]).city
+
+    def default_ship_to(self, customer_number: str) -> Address:
+        return self._books[customer_number].ship_tos[0]
+
+    def plan(self, s: OrderState) -> OrderPlan:
+        return self._plan(s.order_number)
 
     def view(self, s: OrderState) -> OrderView:
         return build_view(s, self._books[s.customer], self._plan(s.order_number))
@@ -103,10 +155,11 @@ class Simulator:
         return body
 
     def order_numbers(self, customer_number: str) -> list[str]:
-        return [s.order_number for s in self._orders[customer_number]]
+        return [s.order_number for s in self.orders_of(customer_number)]
 
     def truth(self, customer_number: str | None = None) -> dict[str, list[dict[str, object]]]:
         """What the warehouse should hold, per table, for one account or all of them."""
+        self.settle()
         out: dict[str, list[Row]] = {t: [] for t in TABLES}
         customers = (customer_number,) if customer_number else tuple(self._books)
         for c in customers:
@@ -131,9 +184,9 @@ class Simulator:
     def ship_next(self, customer_number: str, order_number: str) -> bool:
         """Ship the next planned delivery today; False if held, cancelled, a quote or done."""
         s = self._get(customer_number, order_number)
-        if s.cancelled or s.quote or s.on_hold or len(s.shipped_days) >= s.n_deliveries:
+        if s.cancelled or s.quote or s.on_hold or len(s.shipped_at) >= s.n_deliveries:
             return False
-        s.shipped_days = (*s.shipped_days, self._today())
+        s.shipped_at = (*s.shipped_at, self._now_minute())
         s.anchor_day = self._today()
         self._bump(s)
         return True
@@ -141,7 +194,7 @@ class Simulator:
     def cancel(self, customer_number: str, order_number: str) -> bool:
         """Cancel while nothing has shipped: every line's Canceled becomes Ordered - Shipped."""
         s = self._get(customer_number, order_number)
-        if s.cancelled or s.shipped_days:
+        if s.cancelled or s.shipped_at:
             return False
         s.cancelled = True
         self._bump(s)
@@ -161,16 +214,56 @@ class Simulator:
         self._bump(s)
         return True
 
-    def create_order(self, customer_number: str) -> str:
-        """Place a new Open order now; returns its order number (the highest of the account)."""
+    def create_order(self, customer_number: str, spec: OrderSpec | None = None) -> str:
+        """Place a new Open order now, from `spec` if given (else random lines); returns its
+        order number (the highest of the account)."""
+        self.settle()
         book = self._books[customer_number]
         states = self._orders[customer_number]
         idx = len(states)
-        now = to_minute(self.clock.now())
-        s = new_order_state(self.config.seed, book, self._gid(book, idx), idx, now)
+        now = self._now_minute()
+        s = new_order_state(self.config.seed, book, self._gid(book, idx), idx, now, spec)
         states.append(s)
         self._by_number[s.order_number] = s
+        if spec is not None and spec.requested_delivery is not None:
+            # Schedule the first delivery for the requested date, never earlier than usual.
+            lead = self.plan(s).deliveries[0].lead_days
+            s.anchor_day = max(s.anchor_day, spec.requested_delivery.toordinal() - lead)
         return s.order_number
+
+    def submit_order(self, customer_number: str, spec: OrderSpec) -> float:
+        """Create-order-async: the order is placed `create_delay_seconds` later on the clock.
+        Returns when (epoch seconds)."""
+        due = self.clock.now().timestamp() + self.config.create_delay_seconds
+        heapq.heappush(self._pending, (due, next(self._seq), customer_number, spec))
+        return due
+
+    @property
+    def pending_orders(self) -> int:
+        return len(self._pending)
+
+    def settle(self) -> None:
+        """Apply every timed change due by now, each stamped with its own due minute."""
+        if self._settling:  # the driver reads orders while it runs
+            return
+        now = self.clock.now().timestamp()
+        self._settling = True
+        try:
+            while True:
+                placing = self._pending[0][0] if self._pending else math.inf
+                event = self.driver.next_at if self.driver else math.inf
+                due = min(placing, event)
+                if due > now:
+                    return
+                with self._stamped(int(due) // 60):
+                    if placing <= event:
+                        _, _, customer, spec = heapq.heappop(self._pending)
+                        self.create_order(customer, spec)
+                    else:
+                        assert self.driver is not None
+                        self.driver.fire(self)
+        finally:
+            self._settling = False
 
     # -- internals ----------------------------------------------------------------------------
 
@@ -179,19 +272,31 @@ class Simulator:
 
     def _make_plan(self, order_number: str) -> OrderPlan:
         s = self._by_number[order_number]
-        return build_plan(self.config.seed, self._books[s.customer], self._items, s)
+        return build_plan(self.config.seed, self._books[s.customer], self.items.items, s)
 
     def _get(self, customer_number: str, order_number: str) -> OrderState:
+        self.settle()  # a change made now comes after every change that was due before
         s = self._by_number.get(order_number)
         if s is None or s.customer != customer_number:
             raise KeyError(f"no order {order_number} for customer {customer_number}")
         return s
 
+    @contextlib.contextmanager
+    def _stamped(self, minute: int) -> Iterator[None]:
+        self._stamp = minute
+        try:
+            yield
+        finally:
+            self._stamp = None
+
+    def _now_minute(self) -> int:
+        return self._stamp if self._stamp is not None else to_minute(self.clock.now())
+
     def _today(self) -> int:
-        return eastern_day(to_minute(self.clock.now())).toordinal()
+        return eastern_day(self._now_minute()).toordinal()
 
     def _bump(self, s: OrderState) -> None:
-        s.last_changed = max(s.last_changed, to_minute(self.clock.now()))
+        s.last_changed = max(s.last_changed, self._now_minute())
         s.version += 1
 
     def today(self) -> date:

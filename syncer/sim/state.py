@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import random
 
-from syncer.sim.books import CustomerBook
+from syncer.sim.books import Address, CustomerBook
 from syncer.sim.clock import eastern_day
 from syncer.sim.codes import order_number, seed_int
+from syncer.sim.intake import OrderSpec
 
 OPEN = "Open"
 ON_HOLD = "On Hold"
@@ -46,7 +47,8 @@ class OrderState:
         "quote",
         "reference_number",
         "ship_to",
-        "shipped_days",
+        "shipped_at",
+        "spec",
         "version",
     )
 
@@ -65,12 +67,18 @@ class OrderState:
         self.quote = False
         self.n_planned = 1  # deliveries the plan splits the order into
         self.n_deliveries = 1  # of those, the ones still holding a visible line
-        self.shipped_days: tuple[int, ...] = ()  # Eastern date ordinals of shipped deliveries
+        self.shipped_at: tuple[int, ...] = ()  # epoch minutes at which each delivery shipped
         self.anchor_day = eastern_day(date_entered).toordinal()  # schedule dates count from here
         self.on_hold = False
         self.cancelled = False
         self.dropped: frozenset[int] = frozenset()  # line numbers removed from the order
+        self.spec: OrderSpec | None = None  # what the customer ordered, for orders placed by PO
         self.version = 0
+
+
+def shipping_address(s: OrderState, book: CustomerBook) -> Address:
+    """Where the order ships: the PO's address, or one of the account's ship-tos."""
+    return s.spec.ship_to if s.spec is not None else book.ship_tos[s.ship_to]
 
 
 def status_of(s: OrderState) -> str:
@@ -78,11 +86,11 @@ def status_of(s: OrderState) -> str:
         return CANCELLED
     if s.quote:
         return QUOTATION
-    if len(s.shipped_days) >= s.n_deliveries:
+    if len(s.shipped_at) >= s.n_deliveries:
         return COMPLETELY_SHIPPED
     if s.on_hold:
         return ON_HOLD
-    return PARTIALLY_SHIPPED if s.shipped_days else OPEN
+    return PARTIALLY_SHIPPED if s.shipped_at else OPEN
 
 
 def _header(rng: random.Random, book: CustomerBook, s: OrderState) -> None:
@@ -128,16 +136,16 @@ def initial_state(
     elif not s.quote:
         stuck = rng.random() < 0.1  # backordered: the last delivery waits on stock
         when = entered + rng.randint(_DAY // 5, 5 * _DAY)
-        days: list[int] = []
+        shipped: list[int] = []
         for j in range(s.n_planned):
             if j:
                 when += rng.randint(2 * _DAY, 25 * _DAY)
             if when >= start_minute or (stuck and j == s.n_planned - 1):
                 break
-            days.append(eastern_day(when).toordinal())
+            shipped.append(when)
             last = when + rng.randint(0, 45)
-        s.shipped_days = tuple(days)
-        if len(days) < s.n_planned and rng.random() < 0.06:
+        s.shipped_at = tuple(shipped)
+        if len(shipped) < s.n_planned and rng.random() < 0.06:
             s.on_hold = True
             last += rng.randint(10, 2 * _DAY)
     s.last_changed = max(entered, min(last, start_minute - 1))
@@ -145,10 +153,20 @@ def initial_state(
     return s
 
 
-def new_order_state(seed: int, book: CustomerBook, gid: int, idx: int, now: int) -> OrderState:
-    """An order placed just now: Open, nothing shipped."""
+def new_order_state(
+    seed: int, book: CustomerBook, gid: int, idx: int, now: int, spec: OrderSpec | None = None
+) -> OrderState:
+    """An order placed just now: Open, nothing shipped; from a purchase order if `spec` is given."""
     rng = random.Random(seed_int(seed, "state", book.customer_number, idx))
     s = OrderState(book.customer_number, idx, gid, order_number(gid, rng.randrange(7)), now)
     _header(rng, book, s)
     s.doc_type = "ZOR"
+    if spec is not None:
+        s.spec = spec
+        s.po_number = spec.po_number
+        s.end_user_po = spec.end_user_po
+        s.reference_number = spec.reference_number
+        s.ship_to = 0
+        # Every planned delivery ships at least one unit.
+        s.n_planned = s.n_deliveries = min(s.n_planned, sum(ln.quantity for ln in spec.lines))
     return s

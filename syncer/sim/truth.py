@@ -73,7 +73,7 @@ def _header(v: OrderView) -> Row:
         "tax_amount": _cents(v.tax_cents),
         "total": _cents(v.total_cents),
         **_address("billing", v.book.billing),
-        **_address("shipping", v.book.ship_tos[s.ship_to]),
+        **_address("shipping", v.ship_to),
     }
 
 

@@ -8,10 +8,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import date
 
-from syncer.sim.books import CustomerBook
+from syncer.sim.books import Address, CustomerBook
 from syncer.sim.catalog import REJECT_REASON_CANCELLED
+from syncer.sim.clock import eastern_day
 from syncer.sim.plan import DeliveryLinePlan, DeliveryPlan, LinePlan, OrderPlan
-from syncer.sim.state import OrderState, status_of
+from syncer.sim.state import OrderState, shipping_address, status_of
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,7 +31,11 @@ class LineView:
 class DeliveryView:
     plan: DeliveryPlan
     lines: tuple[DeliveryLinePlan, ...]
-    shipped_date: date
+    shipped_minute: int  # epoch minute of shipment (and of billing: the sim invoices on shipping)
+
+    @property
+    def shipped_date(self) -> date:
+        return eastern_day(self.shipped_minute)
 
 
 @dataclass(frozen=True, slots=True)
@@ -38,6 +43,7 @@ class OrderView:
     state: OrderState
     book: CustomerBook
     plan: OrderPlan
+    ship_to: Address
     status: str
     last_changed: int
     lines: tuple[LineView, ...]
@@ -63,7 +69,7 @@ def effective_deliveries(
 
 def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
     eff = effective_deliveries(plan, s.dropped)
-    k = len(s.shipped_days)
+    k = len(s.shipped_at)
     shipped, pending = eff[:k], eff[k:]
     first_lead = plan.deliveries[0].lead_days
     lines = []
@@ -112,9 +118,9 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
         DeliveryView(
             plan=d,
             lines=tuple(dl for dl in d.lines if dl.line_number not in s.dropped),
-            shipped_date=date.fromordinal(day),
+            shipped_minute=minute,
         )
-        for (_, d), day in zip(shipped, s.shipped_days, strict=True)
+        for (_, d), minute in zip(shipped, s.shipped_at, strict=True)
     )
     line_total = sum(lv.plan.price_cents * lv.plan.ordered for lv in lines)
     tax = round(line_total * plan.tax_bp / 10_000)
@@ -124,6 +130,7 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
         state=s,
         book=book,
         plan=plan,
+        ship_to=shipping_address(s, book),
         status=status_of(s),
         last_changed=s.last_changed,
         lines=tuple(lines),
@@ -133,5 +140,5 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
         tax_cents=tax,
         insurance_cents=insurance,
         total_cents=line_total + plan.freight_cents + tax + insurance,
-        last_ship_date=date.fromordinal(max(s.shipped_days)) if s.shipped_days else None,
+        last_ship_date=eastern_day(max(s.shipped_at)) if s.shipped_at else None,
     )
