@@ -184,6 +184,12 @@ class AccountSync:
     ) -> None:
         run_started_at = self.clock()
         async with loader.connection(self.engine) as con:
+            # We hold the account's lock: a run still marked running died with its process.
+            await con.execute(
+                f"UPDATE {S}.sync_runs SET outcome = 'abandoned' "
+                "WHERE account = $1 AND outcome = 'running'",
+                self.account,
+            )
             if windows is None:
                 windows = [await self._window(con, run_started_at)]
             result.window = (windows[0][0], windows[-1][1])
