@@ -66,7 +66,8 @@ class Counts:
 class RunResult:
     account: str
     run_id: int | None
-    outcome: str  # succeeded | failed | skipped (another instance holds the account)
+    # succeeded | failed | skipped (another instance holds the account) | cancelled (shutdown)
+    outcome: str
     counts: Counts = field(default_factory=Counts)
     api: ApiStats = field(default_factory=ApiStats)
     seconds: float = 0.0
@@ -162,6 +163,11 @@ class AccountSync:
             result.outcome = "failed"
             result.error = str(exc)
             raise
+        except asyncio.CancelledError:
+            # Shutdown: the open batch rolled back; the next run picks up from the watermark.
+            result.outcome = "cancelled"
+            result.error = "cancelled before the end of the run (shutdown)"
+            raise
         finally:
             await self._finish(result)
 
@@ -216,9 +222,10 @@ class AccountSync:
                 await self._list(window, retry, fetch_q, load_q, result.counts)
             except ApiError as exc:
                 list_error.append(str(exc))
-            finally:
-                for _ in range(opts.concurrency):
-                    await fetch_q.put(None)
+            # Not in a `finally`: when the run is cancelled (shutdown) or fails, the task group
+            # cancels the fetchers, and waiting to hand them a sentinel would hang forever.
+            for _ in range(opts.concurrency):
+                await fetch_q.put(None)
 
         async def fetchers() -> None:
             async with asyncio.TaskGroup() as tg:
