@@ -138,9 +138,15 @@ class Service:
         scheduler.start()
         self._scheduler = scheduler
 
-    async def stop(self, grace_seconds: float, hurry: asyncio.Event | None = None) -> None:
+    async def stop(
+        self,
+        grace_seconds: float,
+        hurry: asyncio.Event | None = None,
+        *,
+        unwind_seconds: float = MAX_CLOSING_RESERVE_SECONDS / 2,
+    ) -> None:
         """Stop scheduling, give runs in flight `grace_seconds` (less if `hurry` is set), then
-        cancel what is left."""
+        cancel what is left and give it `unwind_seconds` to roll back."""
         self.stopping = True
         if self._scheduler is not None:
             self._scheduler.pause()
@@ -156,7 +162,7 @@ class Service:
                 task.cancel()
             if late:
                 # Cancelled runs roll back their open transaction; give them a moment to do it.
-                await asyncio.wait(late, timeout=MAX_CLOSING_RESERVE_SECONDS / 2)
+                await asyncio.wait(late, timeout=unwind_seconds)
         if self._scheduler is not None:
             self._scheduler.shutdown(wait=False)
             await asyncio.sleep(0)  # AsyncIOScheduler shuts down on the loop's next turn
@@ -242,8 +248,12 @@ async def serving(
             try:
                 yield service
             finally:
-                grace = settings.shutdown_grace_seconds
-                await service.stop(grace - min(MAX_CLOSING_RESERVE_SECONDS, grace / 4), hurry)
+                # Runs get the grace period less a reserve; half of it for cancelled runs to
+                # roll back, half for closing the endpoint, the pool and the HTTP session.
+                reserve = min(MAX_CLOSING_RESERVE_SECONDS, settings.shutdown_grace_seconds / 4)
+                await service.stop(
+                    settings.shutdown_grace_seconds - reserve, hurry, unwind_seconds=reserve / 2
+                )
 
 
 async def run_service(settings: Settings) -> None:

@@ -133,7 +133,7 @@ async def test_the_image_command_syncs_reports_and_stops_cleanly_on_sigterm(
         env = service_env(
             running, database_url, [A, B],
             **{**image_settings(), "health_port": port, "schedule_interval_seconds": 3600,
-               "shutdown_grace_seconds": grace},
+               "shutdown_grace_seconds": grace, "log_level": "DEBUG"},
         )  # fmt: skip
         async with service_process(env, port) as service:
             ready = await service.wait_ready()
@@ -160,8 +160,11 @@ async def test_the_image_command_syncs_reports_and_stops_cleanly_on_sigterm(
         assert 0 <= sample(metrics, "syncer_seconds_since_last_success", account=account) < 60
         await assert_matches_truth(clean_engine, running.sim, account)
 
-    # Logs: JSON off a terminal, one line per run with its counts, a clean stop, no secrets.
+    # Logs: JSON off a terminal, one line per run with its counts, every request at debug
+    # level, a clean stop, and not one secret even at the most verbose level.
     events = service.events()
+    requests = [e for e in events if e["logger"] == "syncer.transport"]
+    assert len(requests) >= 100 and {e["level"] for e in requests} == {"debug"}
     per_run = [e for e in events if e["event"] == "sync run"]
     assert sorted(e["account"] for e in per_run) == [A, B]
     assert all(e["loaded"] == 50 and e["outcome"] == "succeeded" for e in per_run)
