@@ -4,8 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-import logging
-import sys
+import os
 import time
 from collections.abc import Coroutine
 from datetime import date
@@ -18,7 +17,7 @@ from rich.table import Table
 
 from syncer import __version__
 from syncer.cli_api import api_app
-from syncer.config import Settings, load_settings, mask
+from syncer.config import Settings, load_settings, mask, secret_values
 from syncer.errors import SyncerError
 
 T = TypeVar("T")
@@ -43,14 +42,28 @@ ConfigOption = Annotated[
 ]
 
 
-def _setup_logging(verbose: bool) -> None:
-    # Our own logs at INFO (DEBUG with -v); libraries (alembic, pgserver, aiohttp) only warn.
-    logging.basicConfig(
-        level=logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-        stream=sys.stderr,
+def _setup_logging(settings: Settings | None = None) -> None:
+    """Before settings are read: from the environment, leniently; then from the settings, with
+    their secrets to redact. Our own logs at log_level; libraries only warn."""
+    from syncer.logs import setup_logging
+
+    if settings is None:
+        level = os.environ.get("SYNCER_LOG_LEVEL", "INFO").upper()
+        fmt = os.environ.get("SYNCER_LOG_FORMAT", "auto").lower()
+        setup_logging(
+            level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
+            fmt="json" if fmt == "json" else "console" if fmt == "console" else "auto",
+        )
+        return
+    setup_logging(
+        level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings)
     )
-    logging.getLogger("syncer").setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def _fail(message: object, code: int) -> typer.Exit:
+    # soft_wrap: one problem stays one line, however narrow the terminal (or none at all).
+    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    return typer.Exit(code)
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -59,25 +72,30 @@ def _run(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except SyncerError as exc:
         coro.close()
-        err.print(f"[red]error:[/red] {exc}", highlight=False, markup=True)
-        raise typer.Exit(1) from None
+        raise _fail(exc, 1) from None
     except KeyboardInterrupt:
         raise typer.Exit(130) from None
 
 
 def _settings(config: Path | None, **overrides: Any) -> Settings:
     try:
-        return load_settings(config, **overrides)
+        settings = load_settings(config, **overrides)
     except SyncerError as exc:
-        err.print(f"[red]error:[/red] {exc}", highlight=False)
-        raise typer.Exit(2) from None
+        raise _fail(exc, 2) from None
+    _setup_logging(settings)
+    return settings
 
 
 @app.callback()
 def main_options(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
+    verbose: Annotated[
+        bool, typer.Option("--verbose", "-v", help="Debug logging (SYNCER_LOG_LEVEL=DEBUG).")
+    ] = False,
 ) -> None:
-    _setup_logging(verbose)
+    if verbose:
+        # Through the environment, so that `config show` reports the level in effect.
+        os.environ["SYNCER_LOG_LEVEL"] = "DEBUG"
+    _setup_logging()
 
 
 @app.command()
@@ -149,10 +167,7 @@ def sync(
 ) -> None:
     """Sync every configured account once (`syncer run` is the scheduled service)."""
     if not once:
-        err.print(
-            "error: use `syncer sync --once` for a single run, or `syncer run` for the service"
-        )
-        raise typer.Exit(2)
+        raise _fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
     settings = _settings(config)
     results = _run(_sync_once(settings, account or []))
     for r in results:
@@ -237,6 +252,46 @@ async def _backfill(
                 rt, numbers, window=window, kind="backfill", force=force, progress=show,
                 chunk_days=chunk_days,
             )  # fmt: skip
+
+
+@app.command()
+def run(config: ConfigOption = None) -> None:
+    """The service: syncs every account on its schedule and serves /healthz, /readyz and
+    /metrics, until SIGTERM or SIGINT (then stops within shutdown_grace_seconds, exit 0)."""
+    from syncer.service import run_service
+
+    settings = _settings(config)
+    _run(run_service(settings))
+
+
+@app.command()
+def health(
+    url: Annotated[
+        str | None, typer.Option(help="URL to probe (default: the configured health endpoint).")
+    ] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Probe a running service's /healthz; exit 0 if it answers (the container's HEALTHCHECK)."""
+    import urllib.error
+    import urllib.request
+
+    if url is None:
+        settings = _settings(config)
+        if settings.health_port == 0:
+            raise _fail("health_port is 0 (a free port picked at start): give --url", 2)
+        host = settings.health_host
+        if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a wildcard bind is probed on loopback)
+            host = "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        url = f"http://{host}:{settings.health_port}/healthz"
+    if not url.startswith(("http://", "https://")):
+        raise _fail(f"not an HTTP URL: {url}", 2)
+    try:
+        with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (scheme checked above)
+            status = resp.status
+    except (urllib.error.URLError, OSError) as exc:
+        raise _fail(f"{url}: {getattr(exc, 'reason', exc)}", 1) from None
+    out.print(f"{url}: {status}")
 
 
 @app.command()

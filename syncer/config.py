@@ -8,10 +8,19 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import tomllib
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
@@ -72,6 +81,21 @@ class Settings(BaseSettings):
     sync_safety_margin_seconds: int = Field(default=120, ge=0)
     sync_lock_wait: bool = False
 
+    schedule_interval_seconds: int = Field(default=900, ge=1)
+    schedule_cron: str = ""
+    schedule_timezone: str = "UTC"
+    schedule_jitter_seconds: int = Field(default=30, ge=0)
+    schedule_run_at_start: bool = True
+
+    health_host: str = "127.0.0.1"
+    health_port: int = Field(default=8000, ge=0, le=65535)
+    health_stale_after_runs: float = Field(default=3.0, ge=1.0)
+
+    shutdown_grace_seconds: float = Field(default=30.0, gt=0, le=3600)
+
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_format: Literal["auto", "json", "console"] = "auto"
+
     @field_validator("accounts", mode="before")
     @classmethod
     def _accounts_from_text(cls, value: Any) -> Any:
@@ -88,7 +112,7 @@ class Settings(BaseSettings):
             return [{"customer_number": v} if isinstance(v, str) else v for v in value]
         return value
 
-    @field_validator("sync_timezone")
+    @field_validator("sync_timezone", "schedule_timezone")
     @classmethod
     def _known_timezone(cls, value: str) -> str:
         from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -99,6 +123,48 @@ class Settings(BaseSettings):
             raise ValueError(f"unknown time zone {value!r}") from exc
         return value
 
+    @field_validator("log_level", "log_format", mode="before")
+    @classmethod
+    def _case_insensitive(cls, value: Any, info: Any) -> Any:
+        if not isinstance(value, str):
+            return value
+        return value.upper() if info.field_name == "log_level" else value.lower()
+
+    @field_validator("database_url")
+    @classmethod
+    def _postgres_url(cls, value: str) -> str:
+        if not value:
+            return value
+        from sqlalchemy.engine import make_url
+        from sqlalchemy.exc import ArgumentError
+
+        try:
+            backend = make_url(value).get_backend_name()
+        except (ArgumentError, ValueError):
+            # Never echo the value: it holds a password.
+            raise ValueError("not a valid database URL (postgresql://user:pw@host/db)") from None
+        if backend not in ("postgres", "postgresql"):
+            raise ValueError(f"must be a PostgreSQL URL, not {backend}")
+        return value
+
+    @field_validator("schedule_cron")
+    @classmethod
+    def _valid_cron(cls, value: str) -> str:
+        if value.strip():
+            from syncer.schedule import cron_trigger, expected_period
+
+            expected_period(cron_trigger(value, "UTC"))  # raises ValueError saying what is wrong
+        return value.strip()
+
+    @model_validator(mode="after")
+    def _jitter_below_interval(self) -> Settings:
+        if (
+            not self.schedule_cron
+            and self.schedule_jitter_seconds >= self.schedule_interval_seconds
+        ):
+            raise ValueError("schedule_jitter_seconds must be less than schedule_interval_seconds")
+        return self
+
     @classmethod
     def settings_customise_sources(
         cls,
@@ -108,7 +174,7 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = [p for p in (DEFAULT_CONFIG, _config_file_from_env()) if p and p.exists()]
+        files = _config_files()
         return (
             init_settings,
             env_settings,
@@ -119,6 +185,22 @@ class Settings(BaseSettings):
 def _config_file_from_env() -> Path | None:
     path = os.environ.get("SYNCER_CONFIG_FILE")
     return Path(path) if path else None
+
+
+def _config_files() -> list[Path]:
+    return [p for p in (DEFAULT_CONFIG, _config_file_from_env()) if p and p.exists()]
+
+
+def _check_toml(files: list[Path]) -> None:
+    """A malformed or unreadable TOML file is one line naming the file and the place."""
+    for path in files:
+        try:
+            tomllib.loads(path.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
+        except (OSError, UnicodeDecodeError) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
+            raise ConfigError(f"{path}: cannot read: {reason}") from None
 
 
 def _secrets_from_files() -> dict[str, str]:
@@ -142,6 +224,9 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         if not config_file.exists():
             raise ConfigError(f"config file not found: {config_file}")
         os.environ["SYNCER_CONFIG_FILE"] = str(config_file)
+    elif (named := _config_file_from_env()) is not None and not named.exists():
+        raise ConfigError(f"SYNCER_CONFIG_FILE: config file not found: {named}")
+    _check_toml(_config_files())
     try:
         return Settings(**{**_secrets_from_files(), **overrides})
     except ValidationError as exc:
@@ -156,7 +241,8 @@ def _describe(exc: ValidationError) -> str:
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "settings"
         # Never echo the offending value: it may be a secret.
-        lines.append(f"{where}: {err['msg']}")
+        msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
+        lines.append(f"{where}: {msg.removeprefix('Value error, ')}")
     return "invalid configuration:\n  " + "\n  ".join(lines)
 
 
@@ -176,5 +262,25 @@ def mask(settings: Settings) -> dict[str, Any]:
 
 def _mask_url_password(url: str) -> str:
     from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
 
-    return make_url(url).render_as_string(hide_password=True)
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except (ArgumentError, ValueError):
+        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
+
+
+def secret_values(settings: Settings) -> list[str]:
+    """Every secret the settings hold, for redacting logs: API secrets and the database password."""
+    values = [getattr(settings, name).get_secret_value() for name in SECRET_FIELDS]
+    for account in settings.accounts:
+        values += [
+            s.get_secret_value() for s in (account.client_secret, account.subscription_key) if s
+        ]
+    if settings.database_url:
+        from sqlalchemy.engine import make_url
+
+        password = make_url(settings.database_url).password
+        if password:
+            values.append(str(password))
+    return sorted({v for v in values if v}, key=len, reverse=True)

@@ -74,7 +74,9 @@ class Counts:
 class RunResult:
     account: str
     run_id: int | None
-    outcome: str  # running | succeeded | failed | skipped (another instance holds the account)
+    # running | succeeded | failed | skipped (another instance holds the account)
+    # | cancelled (shutdown); a run whose process died is marked abandoned by the next one
+    outcome: str
     kind: str = "sync"
     counts: Counts = field(default_factory=Counts)
     api: ApiStats = field(default_factory=ApiStats)
@@ -204,6 +206,11 @@ class AccountSync:
             result.outcome = "succeeded" if complete else "failed"
             if complete and result.kind == "sync":
                 await self._advance(run_started_at)
+        except asyncio.CancelledError:
+            # Shutdown: the open batch rolled back; the next run picks up from the watermark.
+            result.outcome = "cancelled"
+            result.error = "cancelled before the end of the run (shutdown)"
+            raise
         except BaseException as exc:
             result.outcome = "failed"
             result.error = result.error or _describe(exc)
@@ -248,7 +255,7 @@ class AccountSync:
         except DB_ERRORS as exc:  # the run's own error matters more than its bookkeeping
             log.warning("account %s: could not record run %s: %s",
                         self.account, result.run_id, _describe(exc))  # fmt: skip
-        log.info(
+        log.debug(  # the service logs the run as one structured line; this is for the library
             "account %s run %s %s: listed=%d fetched=%d skipped=%d loaded=%d unchanged=%d "
             "failed=%d rows=%d api=%s",
             self.account, result.run_id, result.outcome, c.listed, c.fetched, c.skipped,
@@ -278,7 +285,8 @@ class AccountSync:
                     await self._list(window, fetch_q, result, force)
             except ApiError as exc:
                 list_error.append(str(exc))
-            # Not in a `finally`: once cancelled, nobody would take these from a full queue.
+            # Not in a `finally`: when the run is cancelled (shutdown) or fails, the task group
+            # cancels the fetchers, and waiting to hand them a sentinel would hang forever.
             for _ in range(n):
                 await fetch_q.put(None)
 

@@ -89,3 +89,114 @@ def test_an_unreadable_secret_file_is_one_line(monkeypatch: pytest.MonkeyPatch) 
     monkeypatch.setenv("SYNCER_API_CLIENT_SECRET_FILE", "/nonexistent/secret")
     with pytest.raises(ConfigError, match="SYNCER_API_CLIENT_SECRET_FILE: cannot read"):
         load_settings()
+
+
+def test_the_service_settings_have_safe_defaults() -> None:
+    s = load_settings()
+    assert s.schedule_interval_seconds == 900 and s.schedule_cron == ""
+    assert 0 < s.schedule_jitter_seconds < s.schedule_interval_seconds
+    assert s.health_host == "127.0.0.1" and s.health_port == 8000
+    assert s.shutdown_grace_seconds == 30.0 and s.health_stale_after_runs == 3.0
+    assert s.log_level == "INFO" and s.log_format == "auto"
+
+
+def test_default_toml_documents_every_setting_and_holds_no_secret() -> None:
+    import tomllib
+
+    from syncer.config import DEFAULT_CONFIG, SECRET_FIELDS, Settings
+
+    text = DEFAULT_CONFIG.read_text()
+    keys = set(tomllib.loads(text))
+    assert keys == set(Settings.model_fields) - set(SECRET_FIELDS)
+    lines = text.splitlines()
+    for key in keys:
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"{key} ="))
+        assert lines[at - 1].startswith("#") or lines[at - 1].startswith(
+            tuple(f"{k} =" for k in keys)
+        ), f"{key} has no comment above it"
+    for secret in SECRET_FIELDS:
+        assert f"SYNCER_{secret.upper()}_FILE" in text  # where secrets go instead
+
+
+def test_a_malformed_toml_file_is_one_line_naming_the_file(tmp_path: Path) -> None:
+    f = tmp_path / "broken.toml"
+    f.write_text("api_concurrency = 4\nsync_page_size = = 5\n")
+    with pytest.raises(ConfigError) as exc:
+        load_settings(f)
+    message = str(exc.value)
+    assert len(message.splitlines()) == 1
+    assert str(f) in message and "not valid TOML" in message and "line 2" in message
+
+
+def test_a_config_file_named_in_the_environment_must_exist(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SYNCER_CONFIG_FILE", str(tmp_path / "gone.toml"))
+    with pytest.raises(ConfigError, match="SYNCER_CONFIG_FILE: config file not found"):
+        load_settings()
+
+
+def test_an_unknown_setting_is_named_as_such(tmp_path: Path) -> None:
+    f = tmp_path / "typo.toml"
+    f.write_text("schedule_intervall_seconds = 60\n")
+    with pytest.raises(ConfigError, match="schedule_intervall_seconds: unknown setting"):
+        load_settings(f)
+
+
+def test_schedule_problems_are_one_line_each(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_SCHEDULE_CRON", "0 0 * * 9")
+    monkeypatch.setenv("SYNCER_SCHEDULE_TIMEZONE", "Europe/Atlantis")
+    monkeypatch.setenv("SYNCER_LOG_LEVEL", "chatty")
+    monkeypatch.setenv("SYNCER_HEALTH_PORT", "70000")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    lines = str(exc.value).splitlines()[1:]
+    assert len(lines) == 4
+    by_field = {line.strip().split(":")[0]: line for line in lines}
+    assert "out of range" in by_field["schedule_cron"]
+    assert "unknown time zone" in by_field["schedule_timezone"]
+    assert "log_level" in by_field and "health_port" in by_field
+
+
+def test_jitter_must_be_shorter_than_the_interval(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_SCHEDULE_INTERVAL_SECONDS", "60")
+    monkeypatch.setenv("SYNCER_SCHEDULE_JITTER_SECONDS", "60")
+    with pytest.raises(ConfigError, match="schedule_jitter_seconds must be less than"):
+        load_settings()
+
+
+def test_log_level_and_format_are_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_LOG_LEVEL", "debug")
+    monkeypatch.setenv("SYNCER_LOG_FORMAT", "JSON")
+    s = load_settings()
+    assert (s.log_level, s.log_format) == ("DEBUG", "json")
+
+
+def test_a_bad_database_url_is_refused_without_echoing_it(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_DATABASE_URL", "mysql://u:hunter22@db/w")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert "database_url: must be a PostgreSQL URL" in str(exc.value)
+    assert "hunter22" not in str(exc.value)
+
+
+def test_mask_hides_every_secret_including_per_account_ones(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from syncer.config import secret_values
+
+    monkeypatch.setenv("SYNCER_API_CLIENT_SECRET", "global-secret-1")
+    monkeypatch.setenv("SYNCER_API_SUBSCRIPTION_KEY", "global-key-2")
+    monkeypatch.setenv("SYNCER_DATABASE_URL", "postgresql://u:db-pass-3@db:5432/w")
+    monkeypatch.setenv(
+        "SYNCER_ACCOUNTS",
+        '[{"customer_number": "1000011111", "client_id": "other",'
+        ' "client_secret": "acct-secret-4", "subscription_key": "acct-key-5"}, "1000022222"]',
+    )
+    s = load_settings()
+    shown = str(mask(s))
+    secrets = ["global-secret-1", "global-key-2", "db-pass-3", "acct-secret-4", "acct-key-5"]
+    assert not [v for v in secrets if v in shown]
+    assert mask(s)["accounts"][0]["client_secret"] == "**********"
+    assert mask(s)["accounts"][0]["client_id"] == "other"  # not a secret: shown
+    assert set(secret_values(s)) == set(secrets)

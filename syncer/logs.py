@@ -1,0 +1,139 @@
+"""Logging: structlog for our own structured lines, with the stdlib's records routed through it.
+
+JSON (one object per line) when stderr is not a terminal, readable lines when it is. Every line,
+its fields and any traceback pass through `Redactor` last, so a known secret never gets out.
+Tracebacks are rendered as plain text, never with local variables (they may hold secrets).
+Only `syncer.cli` calls `setup_logging`.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sys
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal, TextIO
+
+import structlog
+from structlog.typing import EventDict, Processor, WrappedLogger
+
+MASK = "**********"
+# Shorter values would turn ordinary words into masks; real secrets are far longer.
+MIN_SECRET_LENGTH = 4
+
+Format = Literal["auto", "json", "console"]
+
+
+class Redactor:
+    """A processor replacing every known secret value, wherever it appears in a log line."""
+
+    def __init__(self, secrets: Iterable[str] = ()) -> None:
+        # Longest first, so a secret containing another is masked whole.
+        self.secrets = sorted(
+            {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
+        )
+
+    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+        if not self.secrets:
+            return event_dict
+        return {key: self._clean(value) for key, value in event_dict.items()}
+
+    def _clean(self, value: Any) -> Any:
+        if isinstance(value, str):
+            for secret in self.secrets:
+                if secret in value:
+                    value = value.replace(secret, MASK)
+            return value
+        if isinstance(value, Mapping):
+            return {k: self._clean(v) for k, v in value.items()}
+        if isinstance(value, list | tuple | set):
+            return [self._clean(v) for v in value]
+        if isinstance(value, int | float | bool) or value is None:
+            return value
+        return self._clean(str(value))  # anything else is rendered as text: clean that text
+
+
+def _lead_with_essentials(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
+    """Time, level, logger and event first: JSON lines read left to right."""
+    head = {
+        k: event_dict.pop(k) for k in ("timestamp", "level", "logger", "event") if k in event_dict
+    }
+    return {**head, **event_dict}
+
+
+def setup_logging(
+    *,
+    level: str = "INFO",
+    fmt: Format = "auto",
+    stream: TextIO | None = None,
+    secrets: Iterable[str] = (),
+    extra: Sequence[Processor | logging.Filter] = (),
+) -> logging.Handler:
+    """(Re)configure logging for the process and return the one handler it installed.
+
+    `level` applies to our own loggers (`syncer.*`); libraries only log warnings and above.
+    `extra` processors run on every line before redaction and rendering (e.g. a filter for
+    bearer tokens); `logging.Filter`s are attached to the handler.
+    """
+    stream = stream if stream is not None else sys.stderr
+    console = fmt == "console" or (fmt == "auto" and _is_terminal(stream))
+    renderer: Processor = (
+        structlog.dev.ConsoleRenderer(
+            colors=_is_terminal(stream) and not os.environ.get("NO_COLOR"),  # no-color.org
+            exception_formatter=structlog.dev.plain_traceback,
+        )
+        if console
+        else structlog.processors.JSONRenderer()
+    )
+    shared: list[Processor] = [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
+    processors = [p for p in extra if not isinstance(p, logging.Filter)]
+    formatter = structlog.stdlib.ProcessorFormatter(
+        foreign_pre_chain=shared,
+        processors=[
+            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+            *processors,
+            Redactor(secrets),
+            *([] if console else [_lead_with_essentials]),
+            renderer,
+        ],
+    )
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(formatter)
+    handler.set_name("syncer")
+    for f in extra:
+        if isinstance(f, logging.Filter):
+            handler.addFilter(f)
+
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if h.get_name() == "syncer"]:
+        root.removeHandler(old)
+    root.addHandler(handler)
+    root.setLevel(logging.WARNING)
+    logging.getLogger("syncer").setLevel(level.upper())
+
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *shared,
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+    return handler
+
+
+def _is_terminal(stream: TextIO) -> bool:
+    try:
+        return stream.isatty()
+    except (AttributeError, ValueError):
+        return False

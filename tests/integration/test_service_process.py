@@ -1,0 +1,326 @@
+"""`syncer run` as the container runs it: the image's command line as a subprocess, configured
+through the environment, against the simulator over real HTTP and the real Postgres; then
+SIGTERM, as `docker stop` sends it."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+import signal
+import socket
+import sys
+import time
+from collections.abc import AsyncIterator
+from pathlib import Path
+from typing import Any
+
+import aiohttp
+from prometheus_client.parser import text_string_to_metric_families
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from tests.container import dockerfile_stages
+from tests.integration.service_support import (
+    assert_orders_match_truth,
+    live_simulator,
+    loaded_orders,
+    service_env,
+)
+from tests.truth import assert_matches_truth
+
+A, B = "1000012345", "1000023456"
+BIN = Path(sys.executable).parent
+
+
+def image_command() -> list[str]:
+    """The final stage's CMD, resolved to this virtualenv's console script."""
+    cmd = dockerfile_stages()[-1].exec_form("CMD")
+    return [str(BIN / cmd[0]), *cmd[1:]]
+
+
+def image_settings() -> dict[str, str]:
+    """The SYNCER_* settings the image bakes in, as setting names."""
+    env = dockerfile_stages()[-1].env()
+    return {k.removeprefix("SYNCER_").lower(): v for k, v in env.items() if k.startswith("SYNCER_")}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Service:
+    """A `syncer run` subprocess whose stderr is read as it comes (so it never blocks)."""
+
+    def __init__(self, proc: asyncio.subprocess.Process, port: int) -> None:
+        self.proc = proc
+        self.url = f"http://127.0.0.1:{port}"
+        self.lines: list[str] = []
+        self._reader = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        assert self.proc.stderr is not None
+        async for raw in self.proc.stderr:
+            self.lines.append(raw.decode().rstrip("\n"))
+
+    def events(self) -> list[dict[str, Any]]:
+        return [json.loads(line) for line in self.lines]
+
+    async def get(self, path: str) -> tuple[int, str]:
+        async with aiohttp.ClientSession() as s, s.get(self.url + path) as resp:
+            return resp.status, await resp.text()
+
+    async def wait_ready(self, within: float = 60.0) -> dict[str, Any]:
+        deadline = time.monotonic() + within
+        while time.monotonic() < deadline:
+            assert self.proc.returncode is None, "exited early:\n" + "\n".join(self.lines)
+            with contextlib.suppress(aiohttp.ClientConnectionError):
+                status, body = await self.get("/readyz")
+                if status == 200:
+                    return dict(json.loads(body))
+            await asyncio.sleep(0.1)
+        raise AssertionError("never ready:\n" + "\n".join(self.lines))
+
+    async def stop(self, within: float) -> int:
+        """SIGTERM, and the exit code, which must come within `within` seconds."""
+        self.proc.send_signal(signal.SIGTERM)
+        code = await asyncio.wait_for(self.proc.wait(), timeout=within)
+        await self._reader
+        return code
+
+
+@contextlib.asynccontextmanager
+async def service_process(env: dict[str, str], port: int) -> AsyncIterator[Service]:
+    proc = await asyncio.create_subprocess_exec(
+        *image_command(), env=env, stdout=asyncio.subprocess.DEVNULL,
+        stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    service = Service(proc, port)
+    try:
+        yield service
+    finally:
+        if proc.returncode is None:
+            proc.kill()
+            await proc.wait()
+        service._reader.cancel()
+
+
+async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
+    proc = await asyncio.create_subprocess_exec(
+        str(BIN / "syncer"), *args, env=env,
+        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
+    )  # fmt: skip
+    out, err = await asyncio.wait_for(proc.communicate(), timeout=120)
+    assert proc.returncode is not None
+    return proc.returncode, out.decode(), err.decode()
+
+
+def sample(text: str, name: str, **labels: str) -> float:
+    for family in text_string_to_metric_families(text):
+        for s in family.samples:
+            if s.name == name and s.labels == labels:
+                return float(s.value)
+    raise AssertionError(f"no sample {name}{labels}")
+
+
+async def test_the_image_command_syncs_reports_and_stops_cleanly_on_sigterm(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    port, grace = free_port(), 5.0
+    async with live_simulator(orders_per_account=50) as running:
+        sub = running.sim.config.subscriptions[0]
+        env = service_env(
+            running, database_url, [A, B],
+            **{**image_settings(), "health_port": port, "schedule_interval_seconds": 3600,
+               "shutdown_grace_seconds": grace, "log_level": "DEBUG"},
+        )  # fmt: skip
+        async with service_process(env, port) as service:
+            ready = await service.wait_ready()
+            assert ready["problems"] == []
+            assert {a: r["last_outcome"] for a, r in ready["accounts"].items()} == {
+                A: "succeeded",
+                B: "succeeded",
+            }
+            status, metrics = await service.get("/metrics")
+            assert status == 200
+            probe = await run_cli("health", env=env)  # the image's HEALTHCHECK
+            code = await service.stop(within=grace)
+
+    assert code == 0, "\n".join(service.lines)
+    assert probe[0] == 0 and probe[1].strip().endswith("/healthz: 200")
+    for account in (A, B):
+        assert sample(metrics, "syncer_runs_total", account=account, outcome="succeeded") == 1
+        assert sample(metrics, "syncer_orders_total", account=account, outcome="loaded") == 50
+        assert sample(metrics, "syncer_orders_total", account=account, outcome="listed") == 50
+        assert sample(metrics, "syncer_api_calls_total",
+                      account=account, operation="detail", status="200") == 50  # fmt: skip
+        assert sample(metrics, "syncer_api_throttled_total", account=account) == 0
+        assert sample(metrics, "syncer_run_duration_seconds_count", account=account) == 1
+        assert 0 <= sample(metrics, "syncer_seconds_since_last_success", account=account) < 60
+        await assert_matches_truth(clean_engine, running.sim, account)
+
+    # Logs: JSON off a terminal, one line per run with its counts, every request at debug
+    # level, a clean stop, and not one secret even at the most verbose level.
+    events = service.events()
+    requests = [e for e in events if e["logger"] == "syncer.transport"]
+    assert len(requests) >= 100 and {e["level"] for e in requests} == {"debug"}
+    per_run = [e for e in events if e["event"] == "sync run"]
+    assert sorted(e["account"] for e in per_run) == [A, B]
+    assert all(e["loaded"] == 50 and e["outcome"] == "succeeded" for e in per_run)
+    assert [e["event"] for e in events][-2:] == [
+        "signal received: shutting down",
+        "service stopped",
+    ]
+    text = "\n".join(service.lines)
+    assert sub.client_secret not in text and sub.subscription_key not in text
+
+    after = await run_cli("health", env=env)
+    assert after[0] == 1 and "Traceback" not in after[2]
+
+
+async def test_sigterm_during_a_sync_leaves_no_half_loaded_order_and_the_next_run_completes(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    # 600 orders at 20 ms per call, two at a time: a run of ~6 s, far over the grace period.
+    port, grace = free_port(), 3.0
+    async with live_simulator(orders_per_account=600, latency_ms=20) as running:
+        env = service_env(
+            running, database_url, [A],
+            **{**image_settings(), "health_port": port, "api_concurrency": 2,
+               "sync_batch_size": 10, "shutdown_grace_seconds": grace},
+        )  # fmt: skip
+        async with service_process(env, port) as service:
+            deadline = time.monotonic() + 60
+            while len(await loaded_orders(clean_engine, A)) < 20:
+                assert time.monotonic() < deadline and service.proc.returncode is None
+                await asyncio.sleep(0.05)
+            code = await service.stop(within=grace)
+
+        assert code == 0, "\n".join(service.lines)
+        assert "sync run cancelled" in [e["event"] for e in service.events()]
+        loaded = await loaded_orders(clean_engine, A)
+        assert 20 <= len(loaded) < 600
+        rows = await assert_orders_match_truth(clean_engine, running.sim, A, loaded)
+        assert rows > len(loaded)  # children were compared, not just headers
+        async with clean_engine.connect() as conn:
+            outcome = (await conn.exec_driver_sql(
+                "SELECT outcome FROM scansource.sync_runs"
+            )).scalar_one()  # fmt: skip
+        assert outcome == "cancelled"
+
+        # The next run picks up and the warehouse equals the source.
+        again = {**env, "SYNCER_API_CONCURRENCY": "16"}
+        code, out, err = await run_cli("sync", "--once", env=again)
+        assert code == 0, err
+        assert json.loads(out)["loaded"] == 600 - len(loaded)
+        await assert_matches_truth(clean_engine, running.sim, A)
+
+
+async def test_a_second_signal_cancels_the_run_in_flight_without_waiting_for_the_grace(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    # A run of ~15 s (300 calls of 50 ms, one at a time) and a grace period of a minute.
+    port = free_port()
+    async with live_simulator(orders_per_account=300, latency_ms=50) as running:
+        env = service_env(
+            running, database_url, [A],
+            **{**image_settings(), "health_port": port, "api_concurrency": 1,
+               "sync_batch_size": 10, "shutdown_grace_seconds": 60},
+        )  # fmt: skip
+        async with service_process(env, port) as service:
+            deadline = time.monotonic() + 60
+            while len(await loaded_orders(clean_engine, A)) < 10:
+                assert time.monotonic() < deadline and service.proc.returncode is None
+                await asyncio.sleep(0.05)
+            service.proc.send_signal(signal.SIGTERM)
+            await asyncio.sleep(0.3)
+            service.proc.send_signal(signal.SIGINT)  # an impatient operator: Ctrl-C
+            code = await asyncio.wait_for(service.proc.wait(), timeout=10)
+            await service._reader
+
+        assert code == 0, "\n".join(service.lines)
+        events = [e["event"] for e in service.events()]
+        assert "second signal: cancelling runs in flight now" in events
+        assert "sync run cancelled" in events and events[-1] == "service stopped"
+        loaded = await loaded_orders(clean_engine, A)
+        await assert_orders_match_truth(clean_engine, running.sim, A, loaded)
+
+
+async def test_a_stop_that_cannot_finish_in_the_grace_period_is_cut_short_with_exit_1() -> None:
+    # A "database" that accepts connections and never answers: start-up hangs in the check.
+    async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await reader.read()  # until the client goes away
+        writer.close()
+
+    server = await asyncio.start_server(mute, "127.0.0.1", 0)
+    db_port = server.sockets[0].getsockname()[1]
+    port = free_port()
+    try:
+        async with live_simulator(orders_per_account=1) as running:
+            env = service_env(
+                running, f"postgresql://x@127.0.0.1:{db_port}/x", [A],
+                health_port=port, shutdown_grace_seconds=1,
+            )  # fmt: skip
+            async with service_process(env, port) as service:
+                await asyncio.sleep(1.0)  # well into the hanging database check
+                assert service.proc.returncode is None
+                code = await service.stop(within=10)
+    finally:
+        server.close()
+    assert code == 1
+    assert [e["event"] for e in service.events()][-1] == (
+        "shutdown overran the grace period; exiting now"
+    )
+
+
+async def test_run_with_an_unreachable_database_is_one_line_and_exit_1() -> None:
+    async with live_simulator(orders_per_account=1) as running:
+        env = service_env(
+            running, "postgresql://nobody:pw-123@127.0.0.1:1/none", [A], health_port=free_port()
+        )
+        code, _, err = await run_cli("run", env=env)
+    assert code == 1
+    assert err.strip().splitlines() == [err.strip()]  # one line
+    assert "database unreachable" in err and "Traceback" not in err and "pw-123" not in err
+
+
+async def test_config_show_masks_every_secret_in_the_effective_configuration(
+    tmp_path: Path,
+) -> None:
+    key_file = tmp_path / "key"
+    key_file.write_text("file-key-5511\n")
+    accounts = json.dumps([
+        {"customer_number": A},
+        {"customer_number": B, "client_id": "b-client", "client_secret": "acct-secret-7733",
+         "subscription_key": "acct-key-8844"},
+    ])  # fmt: skip
+    env = {
+        "PATH": str(BIN),
+        "SYNCER_DATABASE_URL": "postgresql://wh:db-pass-2211@db:5432/analytics",
+        "SYNCER_API_CLIENT_SECRET": "env-secret-9922",
+        "SYNCER_API_SUBSCRIPTION_KEY_FILE": str(key_file),
+        "SYNCER_ACCOUNTS": accounts,
+        "SYNCER_SCHEDULE_CRON": "*/10 6-22 * * 1-5",
+    }
+    code, out, err = await run_cli("config", "show", env=env)
+    assert code == 0, err
+    shown = json.loads(out)
+    for secret in ("db-pass-2211", "env-secret-9922", "file-key-5511", "acct-secret-7733",
+                   "acct-key-8844"):  # fmt: skip
+        assert secret not in out
+    assert shown["api_client_secret"] == shown["api_subscription_key"] == "**********"
+    assert shown["accounts"][1]["client_secret"] == "**********"
+    assert shown["accounts"][1]["client_id"] == "b-client"
+    assert shown["database_url"] == "postgresql://wh:***@db:5432/analytics"
+    assert shown["schedule_cron"] == "*/10 6-22 * * 1-5"  # the service settings are there too
+    assert shown["health_port"] == 8000 and shown["shutdown_grace_seconds"] == 30.0
+
+
+async def test_a_malformed_config_file_is_one_line_and_exit_2(tmp_path: Path) -> None:
+    bad = tmp_path / "syncer.toml"
+    bad.write_text('schedule_cron = "*/5 * * * *\n')
+    code, _, err = await run_cli("run", "--config", str(bad), env={"PATH": str(BIN)})
+    assert code == 2
+    assert err.strip().splitlines() == [err.strip()]
+    assert str(bad) in err and "not valid TOML" in err and "Traceback" not in err
