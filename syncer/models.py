@@ -9,7 +9,7 @@ made sense of raises PayloadError with a readable reason.
 from __future__ import annotations
 
 import math
-from datetime import date, datetime, time
+from datetime import UTC, date, datetime, time
 from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
@@ -130,10 +130,19 @@ def _us_datetime(s: str) -> datetime | None:
 
 
 def _timestamp(v: Any) -> datetime | None:
+    """An aware time as the API gave it (Eastern when it gave no offset)."""
     moment = _moment(v)
     if moment is None or isinstance(moment, datetime):
         return moment
     return datetime.combine(moment, time(), EASTERN)
+
+
+def _instant(v: Any) -> datetime | None:
+    """The same, in UTC, for comparing and storing. Eastern wall times inside the hour repeated
+    when DST ends are read as the first of the two (the string cannot say which); and Python
+    never finds such a time equal to one in another zone, which would defeat the skip rule."""
+    moment = _timestamp(v)
+    return None if moment is None else moment.astimezone(UTC)
 
 
 def _list(v: Any) -> Any:
@@ -156,6 +165,7 @@ Num = Annotated[Decimal | None, BeforeValidator(_number)]
 Whole = Annotated[int | None, BeforeValidator(_whole)]
 Day = Annotated[date | None, BeforeValidator(_day)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
+Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 Strings = Annotated[list[str], BeforeValidator(_strings)]
 
 
@@ -291,8 +301,8 @@ class OrderListRow(_Model):
     order_number: Text = Field(None, alias="OrderNumber")
     status: Text = Field(None, alias="Status")
     po_number: Text = Field(None, alias="PONumber")
-    date_entered: Timestamp = Field(None, alias="DateEntered")
-    last_changed: Timestamp = Field(None, alias="LastChanged")
+    date_entered: Instant = Field(None, alias="DateEntered")
+    last_changed: Instant = Field(None, alias="LastChanged")
 
 
 def parse_detail(payload: Any) -> SalesOrderDetail:

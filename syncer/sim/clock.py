@@ -60,6 +60,14 @@ def from_minute(minute: int) -> datetime:
     return datetime.fromtimestamp(minute * 60, eastern())
 
 
+def wire_time(minute: int) -> datetime:
+    """The instant a consumer reads from `format_us(minute)`. The API's `M/D/YYYY h:mm AM/PM`
+    carries no offset, so in the hour repeated when DST ends it cannot say which of the two
+    times it means; it is read as the first (fold=0), and that is what the warehouse can hold.
+    Returned in UTC: an aware time inside the repeated hour never compares equal across zones."""
+    return from_minute(minute).replace(fold=0).astimezone(UTC)
+
+
 def eastern_day(minute: int) -> date:
     return from_minute(minute).date()
 

@@ -10,7 +10,7 @@ from decimal import Decimal
 
 from syncer.sim.books import Address
 from syncer.sim.catalog import DELIVERY_SHIPPED
-from syncer.sim.clock import from_minute
+from syncer.sim.clock import wire_time
 from syncer.sim.view import OrderView
 
 Row = dict[str, object]
@@ -58,8 +58,8 @@ def _header(v: OrderView) -> Row:
         "reference_number": s.reference_number,
         "doc_type": s.doc_type,
         "status": v.status,
-        "date_entered": from_minute(s.date_entered),
-        "last_changed": from_minute(v.last_changed),
+        "date_entered": wire_time(s.date_entered),
+        "last_changed": wire_time(v.last_changed),
         "last_ship_date": v.last_ship_date,
         "memo": p.memo,
         "sales_rep_code": p.rep.code,

@@ -64,8 +64,8 @@ async def harness_factory(
     async with contextlib.AsyncExitStack() as stack:
         session = await stack.enter_async_context(make_session(concurrency=8))
 
-        async def make(**config: Any) -> SimHarness:
-            sim = Simulator(SimConfig(**config), clock=FakeClock(START))
+        async def make(start: datetime = START, **config: Any) -> SimHarness:
+            sim = Simulator(SimConfig(**config), clock=FakeClock(start))
             running = await stack.enter_async_context(run_simulator(sim))
             return SimHarness(running, session, clean_engine)
 

@@ -193,3 +193,36 @@ async def test_every_observed_status_change_is_recorded_once_with_when_we_saw_it
     assert history[0][2] == START  # the first sync observed it
     assert [h[2] for h in history[1:]] == [s[2] for s in seen[:3]]  # when each run saw it
     assert seen[2][0] in ("Partially Shipped", "Completely Shipped")
+
+
+async def test_a_change_in_the_hour_repeated_when_dst_ends_is_read_as_the_api_writes_it(
+    harness_factory: Any,
+) -> None:
+    """'11/1/2026 1:30 AM' happens twice in New York; the stamp carries no offset, so both the
+    syncer and the truth read it as the first (EDT), and the skip rule stays consistent."""
+    first_0120 = datetime(2026, 11, 1, 5, 20, tzinfo=UTC)
+    h: SimHarness = await harness_factory(
+        start=first_0120 + timedelta(hours=1), orders_per_account=30
+    )
+    assert h.clock.now().astimezone(ET).fold == 1  # 1:20 AM EST, the second 1:20
+    customer = h.customers[0]
+    sync = h.account_sync(customer)
+    await sync.run()
+    order = h.sim.order_numbers(customer)[5]
+    h.clock.advance(600)
+    h.sim.touch(customer, order)  # at the second 1:30 AM
+    listed = await h.client.list_page(customer, sales_order_number=order)
+    assert listed[0]["LastChanged"] == "11/1/2026 1:30 AM"
+    h.clock.advance(600)
+
+    changed = await sync.run()
+
+    assert changed.counts.fetched >= 1
+    held = await rows(
+        h, f"SELECT last_changed FROM {S}.sales_orders WHERE sales_order_number = $1", order
+    )
+    assert held == [(datetime(2026, 11, 1, 5, 30, tzinfo=UTC),)]  # read as 1:30 AM EDT
+    await assert_matches_truth(h.engine, h.sim, customer)
+    h.clock.advance(3600)
+    again = await sync.run()
+    assert again.counts.fetched == 0  # equal stamps, fetched safely: skipped

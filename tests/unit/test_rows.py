@@ -111,13 +111,24 @@ def test_invoice_numbers_as_a_single_string_become_rows() -> None:
     assert out.children["sales_order_invoices"] == [("1000012345", "string", "9001")]
 
 
+def test_an_eastern_time_in_the_repeated_dst_hour_is_the_first_and_compares_equal() -> None:
+    row = parse_list_row({"OrderNumber": "1", "LastChanged": "11/1/2026 1:30 AM"})
+    assert row.last_changed == datetime(2026, 11, 1, 5, 30, tzinfo=UTC)  # 1:30 AM EDT
+    # what Postgres gives back must compare equal, or the order would be fetched every run
+    assert row.last_changed == row.last_changed.astimezone(UTC).replace(tzinfo=UTC)
+    assert needs_fetch(row, Stored(datetime(2026, 11, 1, 5, 30, tzinfo=UTC),
+                                   datetime(2026, 11, 1, 7, 0, tzinfo=UTC), "h"),
+                       timedelta(minutes=2)) is False  # fmt: skip
+
+
 def test_dates_in_every_documented_format_parse() -> None:
     row = parse_list_row(
         {"OrderNumber": "1", "DateEntered": "2021-01-19T10:22:35.8032978-05:00",
          "LastChanged": "12/31/2025 11:59 PM"}
     )  # fmt: skip
-    assert row.date_entered is not None and row.date_entered.utcoffset() == timedelta(hours=-5)
+    assert row.date_entered == datetime(2021, 1, 19, 15, 22, 35, 803297, tzinfo=UTC)
     assert row.last_changed == datetime(2026, 1, 1, 4, 59, tzinfo=UTC)
+    assert row.last_changed.utcoffset() == timedelta(0)  # instants are kept in UTC
     d = parse_detail({"Deliveries": [{"DeliveryDocumentNumber": "8", "ShippedDate": "2026-02-03"}]})
     assert d.deliveries[0].shipped_date == date(2026, 2, 3)
 

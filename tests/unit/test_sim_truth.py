@@ -7,6 +7,7 @@ from collections import Counter
 from datetime import UTC, date, datetime
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import orjson
 import pytest
@@ -142,9 +143,8 @@ def test_truth_agrees_with_list_rows(
             h = headers[n]
             changed = h["last_changed"]
             assert isinstance(changed, datetime)
-            assert datetime.strptime(row["LastChanged"], "%m/%d/%Y %I:%M %p") == changed.replace(
-                tzinfo=None
-            )
+            wall = changed.astimezone(ZoneInfo("America/New_York")).replace(tzinfo=None)
+            assert datetime.strptime(row["LastChanged"], "%m/%d/%Y %I:%M %p") == wall
             assert h["status"] == row["Status"]
             assert h["customer_number"] == customer
 
