@@ -37,11 +37,16 @@ async def sync_accounts(
     progress: Progress | None = None,
     chunk_days: int = 7,
 ) -> list[dict[str, Any]]:
-    """Run every account concurrently; return one summary per account, failures included."""
+    """Run every account concurrently; return one summary per account, failures included.
+
+    Each account's credentials are tried (a token is fetched) before anything is written, so a
+    refused secret or an unreachable API fails that account with one line and leaves no trace in
+    the database. (The service records such failures as runs, for its readiness and status.)"""
 
     async def one(number: str) -> dict[str, Any]:
         sync = rt.account_sync(number, progress=progress)
         try:
+            await rt.clients[number].transport.tokens.token()
             result = await sync.run(window=window, kind=kind, force=force, chunk_days=chunk_days)
             return summary(result)
         except SyncerError as exc:

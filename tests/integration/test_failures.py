@@ -207,6 +207,10 @@ async def test_each_account_syncs_with_its_own_credentials_and_one_failure_stops
     refused = outcome[demo.customer_numbers[1]]
     assert refused["outcome"] == "failed" and "refused the client credentials" in refused["error"]
     assert "wrong" not in str(results)
+    # refused before anything was written: no run row, no orders, no watermark
+    for table in ("sync_runs", "sync_state"):
+        assert await rows(h, f"SELECT count(*) FROM {S}.{table} WHERE account = $1",
+                          demo.customer_numbers[1]) == [(0,)]  # fmt: skip
     await assert_matches_truth(h.engine, h.sim, demo.customer_numbers[0])
     await assert_matches_truth(h.engine, h.sim, "2000011111")
     assert await rows(h, f"SELECT count(*) FROM {S}.sales_orders WHERE customer_number = $1",
