@@ -170,9 +170,20 @@ def sync(
         raise _fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
     settings = _settings(config)
     results = _run(_sync_once(settings, account or []))
+    _report(results)
+
+
+def _report(results: list[dict[str, Any]]) -> None:
+    """Each run as JSON on stdout; each failure also as one line on stderr; exit 1 if any."""
     for r in results:
         out.print_json(json.dumps(r))
-    if any(r["outcome"] == "failed" for r in results):
+    failed = [r for r in results if r["outcome"] == "failed"]
+    for r in failed:
+        message = str(r.get("error") or "failed")
+        if not message.startswith("account "):
+            message = f"account {r['account']}: {message}"
+        err.print(f"[red]error:[/red] {message}", highlight=False)
+    if failed:
         raise typer.Exit(1)
 
 
@@ -213,10 +224,7 @@ def backfill(
         raise typer.BadParameter("--from is after --to", param_hint="--from")
     settings = _settings(config)
     results = _run(_backfill(settings, account or [], (start, end), force, chunk_days))
-    for r in results:
-        out.print_json(json.dumps(r))
-    if any(r["outcome"] == "failed" for r in results):
-        raise typer.Exit(1)
+    _report(results)
 
 
 async def _backfill(
