@@ -34,8 +34,8 @@ app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(api_app, name="api")
 
-out = Console()
-err = Console(stderr=True)
+out = Console(soft_wrap=True)  # a long line stays one line when piped
+err = Console(stderr=True, soft_wrap=True)
 
 ConfigOption = Annotated[
     Path | None, typer.Option("--config", "-c", help="TOML config file (else SYNCER_CONFIG_FILE).")

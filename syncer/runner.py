@@ -39,14 +39,15 @@ async def sync_accounts(
 ) -> list[dict[str, Any]]:
     """Run every account concurrently; return one summary per account, failures included.
 
-    Each account's credentials are tried (a token is fetched) before anything is written, so a
-    refused secret or an unreachable API fails that account with one line and leaves no trace in
-    the database. (The service records such failures as runs, for its readiness and status.)"""
+    Each account's access is tried first (a token, then a one-row list page: the secret, the
+    subscription key and the customer number) before anything is written, so a refused
+    credential or an unreachable API fails that account with one line and leaves no trace in the
+    database. (The service records such failures as runs, for its readiness and status.)"""
 
     async def one(number: str) -> dict[str, Any]:
         sync = rt.account_sync(number, progress=progress)
         try:
-            await rt.clients[number].transport.tokens.token()
+            await rt.clients[number].list_page(number, page=1, page_size=1)
             result = await sync.run(window=window, kind=kind, force=force, chunk_days=chunk_days)
             return summary(result)
         except SyncerError as exc:
