@@ -17,6 +17,7 @@ from rich.table import Table
 from syncer import __version__
 from syncer.config import Settings, load_settings, mask
 from syncer.errors import SyncerError
+from syncer.redact import Redactor, install
 
 T = TypeVar("T")
 
@@ -39,14 +40,18 @@ ConfigOption = Annotated[
 ]
 
 
-def _setup_logging(verbose: bool) -> None:
-    # Our own logs at INFO (DEBUG with -v); libraries (alembic, pgserver, aiohttp) only warn.
+def _setup_logging(verbose: bool) -> Redactor:
+    """Our own logs at INFO (DEBUG with -v); libraries (alembic, pgserver, aiohttp) only warn.
+    Every handler masks the secrets the returned Redactor learns (settings, then tokens)."""
     logging.basicConfig(
         level=logging.WARNING,
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
         stream=sys.stderr,
     )
     logging.getLogger("syncer").setLevel(logging.DEBUG if verbose else logging.INFO)
+    redactor = Redactor()
+    install(redactor)
+    return redactor
 
 
 def _run(coro: Coroutine[Any, Any, T]) -> T:
@@ -71,9 +76,14 @@ def _settings(config: Path | None, **overrides: Any) -> Settings:
 
 @app.callback()
 def main_options(
+    ctx: typer.Context,
     verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Debug logging.")] = False,
 ) -> None:
-    _setup_logging(verbose)
+    ctx.obj = _setup_logging(verbose)
+
+
+def _redactor(ctx: typer.Context) -> Redactor:
+    return ctx.obj if isinstance(ctx.obj, Redactor) else Redactor()
 
 
 @app.command()
@@ -84,6 +94,7 @@ def version() -> None:
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     orders: Annotated[int, typer.Option(help="Simulated orders per account (3 accounts).")] = 1000,
     data_dir: Annotated[
         Path, typer.Option(help="Where the embedded Postgres keeps its data.")
@@ -103,6 +114,7 @@ def demo(
             database_url=settings.database_url,
             embedded_dir=data_dir,
             seed=seed,
+            redactor=_redactor(ctx),
         )
     )
     runs = Table(title="Sync runs")
@@ -137,6 +149,7 @@ def demo(
 
 @app.command()
 def sync(
+    ctx: typer.Context,
     once: Annotated[
         bool, typer.Option("--once", help="Run one sync of every account and exit.")
     ] = False,
@@ -150,19 +163,21 @@ def sync(
         )
         raise typer.Exit(2)
     settings = _settings(config)
-    results = _run(_sync_once(settings, account or []))
+    results = _run(_sync_once(settings, account or [], _redactor(ctx)))
     for r in results:
         out.print_json(json.dumps(r))
     if any(r["outcome"] == "failed" for r in results):
         raise typer.Exit(1)
 
 
-async def _sync_once(settings: Settings, only: list[str]) -> list[dict[str, Any]]:
+async def _sync_once(
+    settings: Settings, only: list[str], redactor: Redactor
+) -> list[dict[str, Any]]:
     from syncer import db
     from syncer.runtime import open_runtime
     from syncer.sync import result_summary
 
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings, redactor=redactor) as rt:
         await db.check_ready(rt.engine)
         numbers = [a.customer_number for a in settings.accounts]
         if only:
@@ -178,7 +193,7 @@ async def _sync_once(settings: Settings, only: list[str]) -> list[dict[str, Any]
         if isinstance(r, BaseException):
             if not isinstance(r, SyncerError | OSError):
                 raise r
-            summaries.append({"account": number, "outcome": "failed", "error": str(r)})
+            summaries.append({"account": number, "outcome": "failed", "error": redactor(str(r))})
         else:
             summaries.append(result_summary(r))
     return summaries
@@ -191,11 +206,26 @@ def sim(
     orders: Annotated[int, typer.Option(help="Orders per account.")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed.")] = 42,
     latency_ms: Annotated[float, typer.Option(help="Added latency per API call.")] = 0.0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Inject faults: NAME=VALUE[,NAME=VALUE...], repeatable, or `chaos`. "
+            "E.g. rate_limit=50 (requests/s per key), error_rate=0.02, hang_rate=0.01, "
+            "token_expiry_rate=0.01, quirk_rate=0.3. Names: see syncer/sim/faultconfig.py."
+        ),
+    ] = None,
 ) -> None:
     """Serve the ScanSource simulator standalone."""
-    from syncer.sim import SimConfig, Simulator, serve_forever
+    from syncer.sim import FaultConfig, SimConfig, Simulator, serve_forever
 
-    simulator = Simulator(SimConfig(seed=seed, orders_per_account=orders, latency_ms=latency_ms))
+    try:
+        faults = FaultConfig.parse(fault or [])
+    except ValueError as exc:
+        err.print(f"error: --fault: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
+    simulator = Simulator(
+        SimConfig(seed=seed, orders_per_account=orders, latency_ms=latency_ms, faults=faults)
+    )
     for s in simulator.config.subscriptions:
         out.print(
             f"subscription: client_id={s.client_id} client_secret={s.client_secret} "
@@ -204,6 +234,8 @@ def sim(
     out.print(
         f"API: http://{host}:{port}/scsc/salesorder/v1   token: http://{host}:{port}/sim/oauth2/v2.0/token"
     )
+    if faults.active:
+        out.print(f"faults: {faults}", highlight=False, soft_wrap=True)
     _run(serve_forever(simulator, host, port))
 
 

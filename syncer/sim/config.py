@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from syncer.sim.faultconfig import FaultConfig
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -35,6 +37,7 @@ class SimConfig:
     token_ttl_seconds: int = 3599
     latency_ms: float = 0.0  # added before every API (not token) response
     max_page_size: int = 1000  # a larger pageSize is clamped, as APIM-fronted list calls do
+    faults: FaultConfig = field(default_factory=FaultConfig)  # all off; see syncer.sim.faults
 
     def __post_init__(self) -> None:
         keys = [s.subscription_key for s in self.subscriptions]

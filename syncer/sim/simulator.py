@@ -6,6 +6,7 @@ built detail payloads are kept, as bytes, in a second bounded cache keyed by sta
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from collections import OrderedDict
 from collections.abc import Sequence
@@ -18,6 +19,7 @@ from syncer.sim import payloads
 from syncer.sim.books import CustomerBook, build_book
 from syncer.sim.clock import Clock, RealClock, eastern_day, to_minute
 from syncer.sim.config import SimConfig, Subscription
+from syncer.sim.faults import FaultInjector
 from syncer.sim.plan import OrderPlan, build_items, build_plan
 from syncer.sim.state import OrderState, initial_state, new_order_state
 from syncer.sim.tokens import TokenIssuer
@@ -35,6 +37,7 @@ class Simulator:
         self.config = config
         self.clock: Clock = clock if clock is not None else RealClock()
         self.tokens = TokenIssuer(self.clock, config.token_ttl_seconds)
+        self.faults = FaultInjector(config.faults, config.seed)
         customers = config.customer_numbers
         self._n_customers = len(customers)
         self._books = {c: build_book(config.seed, c, i) for i, c in enumerate(customers)}
@@ -55,7 +58,7 @@ class Simulator:
             self._orders[c] = states
             self._by_number.update((s.order_number, s) for s in states)
         self._plan = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_plan)
-        self._details: OrderedDict[tuple[str, int, bool], bytes] = OrderedDict()
+        self._details: OrderedDict[tuple[str, int, bool, float], bytes] = OrderedDict()
 
     def app(self) -> web.Application:
         from syncer.sim.app import build_app  # app imports this module
@@ -84,10 +87,15 @@ class Simulator:
         return self._books[s.customer].ship_tos[s.ship_to].city
 
     def view(self, s: OrderState) -> OrderView:
-        return build_view(s, self._books[s.customer], self._plan(s.order_number))
+        v = build_view(s, self._books[s.customer], self._plan(s.order_number))
+        memo = self.faults.long_memo(s.order_number)
+        if memo is not None:  # a data quirk: payloads and truth() both show it
+            v = dataclasses.replace(v, plan=dataclasses.replace(v.plan, memo=memo))
+        return v
 
     def detail_bytes(self, s: OrderState, exclude_serial_tracking: bool) -> bytes:
-        key = (s.order_number, s.version, exclude_serial_tracking)
+        long_text = self.faults.config.long_text_rate
+        key = (s.order_number, s.version, exclude_serial_tracking, long_text)
         body = self._details.get(key)
         if body is None:
             body = orjson.dumps(payloads.detail(self.view(s), exclude_serial_tracking))
