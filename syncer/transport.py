@@ -82,8 +82,9 @@ def make_session(*, concurrency: int, verify_tls: bool = True) -> aiohttp.Client
 class Transport:
     """HTTP for one set of credentials: token, rate limit, retries, error mapping, stats.
 
-    Every attempt of every call (the token request included) holds a slot of `limiter`, which
-    is shared with every other Transport using the same subscription key.
+    Every attempt of every call waits its turn at `limiter` (the token request too, though it
+    takes no place among the requests in flight), which is shared with every other Transport
+    using the same subscription key.
     """
 
     def __init__(

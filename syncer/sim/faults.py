@@ -153,9 +153,9 @@ class FaultInjector:
         op = path[len(base_path) + 1 :].split("/")[0] if api else "token"
         targeted = not c.only or op in c.only
 
-        def hit(kind: str, rate: float) -> bool:
+        def hit(kind: str, rate: float, *, count: bool = True) -> bool:
             if rate > 0 and targeted and quirks.chance(self.seed, kind, who, nth) < rate:
-                self.injected[kind] += 1
+                self.injected[kind] += count
                 return True
             return False
 
@@ -182,9 +182,11 @@ class FaultInjector:
             return _json(_ERROR_BODIES[status], status)
         if hit("hang", c.hang_rate) and not await _hang(request, c.hang_seconds):
             return web.Response(status=504)  # nobody is listening any more
+        # Decided before the handler runs, so the dice do not depend on its answer; counted
+        # once applied (an error answer keeps its body).
         body_fault = next(
-            (k for k in BODY_FAULTS if hit(k, getattr(c, f"{k}_rate"))), None
-        )  # decided before the handler runs, so the dice do not depend on its answer
+            (k for k in BODY_FAULTS if hit(k, getattr(c, f"{k}_rate"), count=False)), None
+        )
 
         response = await handler(request)
         if not isinstance(response, web.Response) or response.status != 200:
@@ -197,6 +199,7 @@ class FaultInjector:
             response.body = body
         if body_fault is None:
             return response
+        self.injected[body_fault] += 1
         return await self._broken(request, response, body, body_fault, nth)
 
     def _throttled(self, wait: float) -> web.Response:
