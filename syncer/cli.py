@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import os
 import time
@@ -19,6 +20,7 @@ from syncer import __version__
 from syncer.cli_api import api_app
 from syncer.config import Settings, load_settings, mask, secret_values
 from syncer.errors import SyncerError
+from syncer.redact import Redactor
 
 T = TypeVar("T")
 
@@ -44,20 +46,34 @@ ConfigOption = Annotated[
 
 def _setup_logging(settings: Settings | None = None) -> None:
     """Before settings are read: from the environment, leniently; then from the settings, with
-    their secrets to redact. Our own logs at log_level; libraries only warn."""
+    their secrets to redact. Our own logs at log_level; libraries only warn. Every line passes
+    through the process's Redactor, which also learns each bearer token as it is minted."""
     from syncer.logs import setup_logging
+    from syncer.redact import structlog_processor
 
+    redactor = _redactor()
+    # On every line, ours (event dicts) and the libraries' (stdlib records), tracebacks included.
+    extra = [structlog_processor(redactor)]
     if settings is None:
         level = os.environ.get("SYNCER_LOG_LEVEL", "INFO").upper()
         fmt = os.environ.get("SYNCER_LOG_FORMAT", "auto").lower()
         setup_logging(
             level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
             fmt="json" if fmt == "json" else "console" if fmt == "console" else "auto",
+            extra=extra,
         )
         return
-    setup_logging(
-        level=settings.log_level, fmt=settings.log_format, secrets=secret_values(settings)
-    )
+    secrets = secret_values(settings)
+    for secret in secrets:
+        redactor.add(secret)
+    setup_logging(level=settings.log_level, fmt=settings.log_format, secrets=secrets, extra=extra)
+
+
+@functools.cache
+def _redactor() -> Redactor:
+    """The process's one Redactor, made on first use: the log handlers mask with it, and it
+    learns every secret from the settings and every token as it is minted."""
+    return Redactor()
 
 
 def _fail(message: object, code: int) -> typer.Exit:
@@ -106,6 +122,7 @@ def version() -> None:
 
 @app.command()
 def demo(
+    ctx: typer.Context,
     orders: Annotated[int, typer.Option(help="Simulated orders per account (3 accounts).")] = 1000,
     data_dir: Annotated[
         Path, typer.Option(help="Where the embedded Postgres keeps its data.")
@@ -125,6 +142,7 @@ def demo(
             database_url=settings.database_url,
             embedded_dir=data_dir,
             seed=seed,
+            redactor=_redactor(),
         )
     )
     runs = Table(title="Sync runs")
@@ -159,6 +177,7 @@ def demo(
 
 @app.command()
 def sync(
+    ctx: typer.Context,
     once: Annotated[
         bool, typer.Option("--once", help="Run one sync of every account and exit.")
     ] = False,
@@ -169,7 +188,7 @@ def sync(
     if not once:
         raise _fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
     settings = _settings(config)
-    results = _run(_sync_once(settings, account or []))
+    results = _run(_sync_once(settings, account or [], _redactor()))
     _report(results)
 
 
@@ -187,12 +206,14 @@ def _report(results: list[dict[str, Any]]) -> None:
         raise typer.Exit(1)
 
 
-async def _sync_once(settings: Settings, only: list[str]) -> list[dict[str, Any]]:
+async def _sync_once(
+    settings: Settings, only: list[str], redactor: Redactor
+) -> list[dict[str, Any]]:
     from syncer import db
     from syncer.runner import select_accounts, sync_accounts
     from syncer.runtime import open_runtime
 
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings, redactor=redactor) as rt:
         await db.check_ready(rt.engine)
         return await sync_accounts(rt, select_accounts(rt, only))
 
@@ -223,12 +244,17 @@ def backfill(
     if start > end:
         raise typer.BadParameter("--from is after --to", param_hint="--from")
     settings = _settings(config)
-    results = _run(_backfill(settings, account or [], (start, end), force, chunk_days))
+    results = _run(_backfill(settings, account or [], (start, end), force, chunk_days, _redactor()))
     _report(results)
 
 
 async def _backfill(
-    settings: Settings, only: list[str], window: tuple[date, date], force: bool, chunk_days: int
+    settings: Settings,
+    only: list[str],
+    window: tuple[date, date],
+    force: bool,
+    chunk_days: int,
+    redactor: Redactor,
 ) -> list[dict[str, Any]]:
     from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
@@ -237,7 +263,7 @@ async def _backfill(
     from syncer.runtime import open_runtime
     from syncer.sync import RunResult
 
-    async with open_runtime(settings) as rt:
+    async with open_runtime(settings, redactor=redactor) as rt:
         await db.check_ready(rt.engine)
         numbers = select_accounts(rt, only)
         with Progress(
@@ -269,7 +295,7 @@ def run(config: ConfigOption = None) -> None:
     from syncer.service import run_service
 
     settings = _settings(config)
-    _run(run_service(settings))
+    _run(run_service(settings, _redactor()))
 
 
 @app.command()
@@ -315,10 +341,23 @@ def sim(
     create_delay: Annotated[
         float, typer.Option(min=0, help="Seconds before an async-created order appears.")
     ] = 60.0,
+    fault: Annotated[
+        list[str] | None,
+        typer.Option(
+            help="Inject faults: NAME=VALUE[,NAME=VALUE...], repeatable, or `chaos`. "
+            "E.g. rate_limit=50 (requests/s per key), error_rate=0.02, hang_rate=0.01, "
+            "token_expiry_rate=0.01, quirk_rate=0.3. Names: see syncer/sim/faultconfig.py."
+        ),
+    ] = None,
 ) -> None:
     """Serve the ScanSource simulator standalone."""
-    from syncer.sim import SimConfig, Simulator, serve_forever
+    from syncer.sim import FaultConfig, SimConfig, Simulator, serve_forever
 
+    try:
+        faults = FaultConfig.parse(fault or [])
+    except ValueError as exc:
+        err.print(f"error: --fault: {exc}", highlight=False, markup=False)
+        raise typer.Exit(2) from None
     simulator = Simulator(
         SimConfig(
             seed=seed,
@@ -326,6 +365,7 @@ def sim(
             latency_ms=latency_ms,
             lifecycle_events_per_hour=events_per_hour,
             create_delay_seconds=create_delay,
+            faults=faults,
         )
     )
     for s in simulator.config.subscriptions:
@@ -336,6 +376,8 @@ def sim(
     out.print(
         f"API: http://{host}:{port}/scsc/salesorder/v1   token: http://{host}:{port}/sim/oauth2/v2.0/token"
     )
+    if faults.active:
+        out.print(f"faults: {faults}", highlight=False, soft_wrap=True)
     _run(serve_forever(simulator, host, port))
 
 

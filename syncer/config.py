@@ -70,6 +70,18 @@ class Settings(BaseSettings):
     api_timeout_seconds: float = Field(default=30.0, gt=0)
     api_concurrency: int = Field(default=16, ge=1, le=500)
     api_verify_tls: bool = True
+    # One adaptive limiter per subscription key (syncer.ratelimit); see config/default.toml.
+    api_rate_limit_per_second: float = Field(default=20.0, gt=0, le=10_000)
+    api_rate_burst: int = Field(default=5, ge=1, le=10_000)
+    api_max_in_flight: int = Field(default=16, ge=1, le=1000)
+    api_rate_decrease: float = Field(default=0.5, gt=0, lt=1)
+    api_rate_recovery_seconds: float = Field(default=15.0, gt=0)
+    api_retry_after_default_seconds: float = Field(default=1.0, ge=0, le=3600)
+    api_max_attempts: int = Field(default=5, ge=1, le=50)
+    api_max_throttled: int = Field(default=30, ge=0, le=10_000)
+    api_backoff_base_seconds: float = Field(default=0.25, ge=0)
+    api_backoff_cap_seconds: float = Field(default=20.0, ge=0)
+    api_token_leeway_seconds: float = Field(default=120.0, ge=0)
 
     # NoDecode: SYNCER_ACCOUNTS may be a plain comma list; the validator below reads it.
     accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)

@@ -12,6 +12,7 @@ from pydantic import SecretStr
 
 from syncer import db, loader, schema
 from syncer.config import Account, Settings
+from syncer.redact import Redactor
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Simulator, run_simulator
 from syncer.sync import RunResult
@@ -40,7 +41,12 @@ class DemoReport:
 
 
 async def run_demo(
-    *, orders_per_account: int, database_url: str, embedded_dir: Path, seed: int = 42
+    *,
+    orders_per_account: int,
+    database_url: str,
+    embedded_dir: Path,
+    seed: int = 42,
+    redactor: Redactor | None = None,
 ) -> DemoReport:
     sim = Simulator(SimConfig(seed=seed, orders_per_account=orders_per_account))
     sub = sim.config.subscriptions[0]
@@ -55,8 +61,11 @@ async def run_demo(
             api_client_secret=SecretStr(sub.client_secret),
             api_subscription_key=SecretStr(sub.subscription_key),
             accounts=[Account(customer_number=n) for n in sub.customer_numbers],
+            # The in-process simulator has no quota: let the demo go as fast as it can.
+            api_rate_limit_per_second=10_000.0,
+            api_rate_burst=100,
         )
-        async with open_runtime(settings) as rt:
+        async with open_runtime(settings, redactor=redactor) as rt:
             await db.upgrade(rt.engine)
             started = time.perf_counter()
             results = await asyncio.gather(

@@ -8,7 +8,8 @@
         ├── TransientApiError  worth retrying: 429, 5xx, timeouts, resets, broken bodies
         │   └── RateLimited    429 with the server's Retry-After
         └── PermanentApiError  never retried: other 4xx
-            └── AuthError      credentials refused (401/403 after a fresh token)
+            └── AuthError      credentials refused: the token endpoint said no, or a 401
+                               that a fresh token did not cure
 
 Retry is decided by the class alone (`is_transient`), never by inspecting messages.
 """

@@ -1,5 +1,7 @@
 """Builds the process's resources from settings and closes them: one engine, one HTTP session,
-one client per set of credentials. Whoever opens a resource here also closes it here."""
+one client per set of credentials, one rate limiter per subscription key (shared by every client
+using that key), one Redactor that knows every secret. Whoever opens a resource here also closes
+it here."""
 
 from __future__ import annotations
 
@@ -17,6 +19,8 @@ from syncer.client import ScanSourceClient
 from syncer.config import Account, Settings
 from syncer.db import create_engine, embedded_postgres
 from syncer.errors import ConfigError
+from syncer.ratelimit import Limits, RateLimiter
+from syncer.redact import Redactor
 from syncer.sync import AccountSync, Progress, SyncOptions
 from syncer.transport import Transport, make_session
 
@@ -26,7 +30,9 @@ class Runtime:
     settings: Settings
     engine: AsyncEngine
     session: aiohttp.ClientSession
+    redactor: Redactor = field(default_factory=Redactor)
     clients: dict[str, ScanSourceClient] = field(default_factory=dict)  # by customer number
+    limiters: list[RateLimiter] = field(default_factory=list)  # one per subscription key
 
     def options(self) -> SyncOptions:
         s = self.settings
@@ -81,24 +87,54 @@ async def database_url(settings: Settings) -> AsyncIterator[str]:
         yield url
 
 
+def limits_from(settings: Settings) -> Limits:
+    return Limits(
+        rate=settings.api_rate_limit_per_second,
+        burst=settings.api_rate_burst,
+        max_in_flight=settings.api_max_in_flight,
+        decrease=settings.api_rate_decrease,
+        recovery_seconds=settings.api_rate_recovery_seconds,
+        default_retry_after=settings.api_retry_after_default_seconds,
+        max_retry_after=max(300.0, settings.api_retry_after_default_seconds),
+    )
+
+
 @contextlib.asynccontextmanager
-async def open_runtime(settings: Settings, *, need_accounts: bool = True) -> AsyncIterator[Runtime]:
+async def open_runtime(
+    settings: Settings, *, need_accounts: bool = True, redactor: Redactor | None = None
+) -> AsyncIterator[Runtime]:
+    """`redactor`: the one the process's log handlers filter with (cli installs it); the
+    runtime registers every configured secret in it, the transports every token they mint."""
     if need_accounts and not settings.accounts:
         raise ConfigError("no accounts configured (set SYNCER_ACCOUNTS=<customer number>,...)")
     # Validate every account's credentials before opening anything.
     creds = {a.customer_number: credentials_for(settings, a) for a in settings.accounts}
+    redactor = redactor if redactor is not None else Redactor()
+    for cred in creds.values():
+        redactor.add(cred.client_secret.get_secret_value())
+        redactor.add(cred.subscription_key.get_secret_value())
+    keys = {c.subscription_key.get_secret_value() for c in creds.values()}
     async with contextlib.AsyncExitStack() as stack:
         url = await stack.enter_async_context(database_url(settings))
         engine = create_engine(url, pool_size=settings.db_pool_size)
         stack.push_async_callback(engine.dispose)
+        # Enough pooled connections for every key's requests in flight: a call waiting for a
+        # connection would spend its timeout in our own queue.
         session = make_session(
-            concurrency=settings.api_concurrency, verify_tls=settings.api_verify_tls
+            concurrency=max(settings.api_concurrency, settings.api_max_in_flight * len(keys)),
+            verify_tls=settings.api_verify_tls,
         )
         stack.push_async_callback(session.close)
-        runtime = Runtime(settings, engine, session)
+        runtime = Runtime(settings, engine, session, redactor)
+        limiters: dict[str, RateLimiter] = {}
         shared: dict[Credentials, ScanSourceClient] = {}
         for number, cred in creds.items():
-            # Accounts sharing credentials share one client: one token, one set of limits.
+            # The quota belongs to the subscription key: every client of a key, whatever its
+            # client id, takes its turn at the same limiter.
+            key = cred.subscription_key.get_secret_value()
+            if key not in limiters:
+                limiters[key] = RateLimiter(limits_from(settings))
+            # Accounts sharing credentials share one client: one token, one set of stats.
             if cred not in shared:
                 transport = Transport(
                     session,
@@ -107,8 +143,15 @@ async def open_runtime(settings: Settings, *, need_accounts: bool = True) -> Asy
                     scope=settings.api_scope,
                     credentials=cred,
                     timeout_seconds=settings.api_timeout_seconds,
-                    max_in_flight=settings.api_concurrency,
+                    max_attempts=settings.api_max_attempts,
+                    max_throttled=settings.api_max_throttled,
+                    backoff_base=settings.api_backoff_base_seconds,
+                    backoff_cap=settings.api_backoff_cap_seconds,
+                    token_leeway_seconds=settings.api_token_leeway_seconds,
+                    limiter=limiters[key],
+                    redactor=redactor,
                 )
                 shared[cred] = ScanSourceClient(transport)
             runtime.clients[number] = shared[cred]
+        runtime.limiters = list(limiters.values())
         yield runtime

@@ -30,6 +30,7 @@ from syncer import db, health
 from syncer.config import Settings
 from syncer.errors import SyncerError
 from syncer.metrics import Metrics
+from syncer.redact import Redactor
 from syncer.runner import summary as result_summary
 from syncer.runtime import Runtime, open_runtime
 from syncer.schedule import expected_period, make_trigger
@@ -234,11 +235,12 @@ async def serving(
     *,
     hurry: asyncio.Event | None = None,
     clock: Callable[[], datetime] = utcnow,
+    redactor: Redactor | None = None,
 ) -> AsyncIterator[Service]:
     """Open the runtime, check the database, serve the endpoint; the caller starts the schedule.
     On exit, runs in flight get the grace period (less a reserve for rolling back and closing)
     and everything is closed."""
-    async with open_runtime(settings) as runtime:
+    async with open_runtime(settings, redactor=redactor) as runtime:
         await db.check_ready(runtime.engine)
         service = Service(runtime, clock=clock)
         await service.learn_history()
@@ -256,12 +258,13 @@ async def serving(
                 )
 
 
-async def run_service(settings: Settings) -> None:
-    """Run until SIGTERM or SIGINT, then shut down within `shutdown_grace_seconds`."""
+async def run_service(settings: Settings, redactor: Redactor | None = None) -> None:
+    """Run until SIGTERM or SIGINT, then shut down within `shutdown_grace_seconds`.
+    `redactor`: the one the log handlers mask with; it learns every token the service mints."""
     signals = Signals(settings.shutdown_grace_seconds)
     signals.install()
     try:
-        async with serving(settings, hurry=signals.hurry) as service:
+        async with serving(settings, hurry=signals.hurry, redactor=redactor) as service:
             log.info(
                 "service started",
                 accounts=list(service.accounts),

@@ -1,21 +1,28 @@
 """Transport: one set of credentials talking HTTP to the API.
 
 Every call goes through `Transport.request`, which adds the subscription key and bearer token,
-bounds the requests in flight, maps statuses to the error tree (transient vs permanent) and
-retries transient failures with exponential backoff and full jitter. Bodies come back as bytes
-so the caller can hash exactly what was received. The operations live in `syncer.client`.
+waits its turn at the key's shared rate limiter (`syncer.ratelimit`), maps statuses to the error
+tree (transient vs permanent) and retries: transient failures with exponential backoff and full
+jitter, 429s behind the limiter's pause, a 401 once with a fresh token. A 2xx body must be whole
+JSON or the attempt counts as transient. Bodies come back as bytes so the caller can hash exactly
+what was received. Server-supplied text in errors passes through the `Redactor`. The operations
+live in `syncer.client`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import random
+import time
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
 from dataclasses import dataclass, field
-from typing import Any
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from typing import Any, TypeVar
 
 import aiohttp
 import orjson
@@ -27,10 +34,12 @@ from syncer.errors import (
     PermanentApiError,
     RateLimited,
     TransientApiError,
-    is_transient,
 )
+from syncer.ratelimit import Limits, RateLimiter
+from syncer.redact import Redactor
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -71,7 +80,12 @@ def make_session(*, concurrency: int, verify_tls: bool = True) -> aiohttp.Client
 
 
 class Transport:
-    """HTTP for one set of credentials: token, limits, retries, error mapping, stats."""
+    """HTTP for one set of credentials: token, rate limit, retries, error mapping, stats.
+
+    Every attempt of every call waits its turn at `limiter` (the token request too, though it
+    takes no place among the requests in flight), which is shared with every other Transport
+    using the same subscription key.
+    """
 
     def __init__(
         self,
@@ -84,9 +98,14 @@ class Transport:
         timeout_seconds: float = 30.0,
         max_in_flight: int = 16,
         max_attempts: int = 5,
+        max_throttled: int = 30,
         backoff_base: float = 0.25,
         backoff_cap: float = 20.0,
+        token_leeway_seconds: float = 120.0,
+        limiter: RateLimiter | None = None,
+        redactor: Redactor | None = None,
         stats: ApiStats | None = None,
+        rng: random.Random | None = None,
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
@@ -94,12 +113,21 @@ class Transport:
         self._scope = scope
         self._credentials = credentials
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
-        self._in_flight = asyncio.Semaphore(max_in_flight)
         self._max_attempts = max_attempts
+        self._max_throttled = max_throttled
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._rng = rng or random.Random()
+        # Without a configured limiter (tests, one-off scripts): no rate ceiling to speak of, but
+        # the in-flight bound, the 429 pause and the decrease still apply.
+        self.limiter = limiter or RateLimiter(
+            Limits(rate=1000.0, burst=max_in_flight, max_in_flight=max_in_flight)
+        )
+        self.redactor = redactor or Redactor()
+        self.redactor.add(credentials.client_secret.get_secret_value())
+        self.redactor.add(credentials.subscription_key.get_secret_value())
         self.stats = stats or ApiStats()
-        self.tokens = TokenProvider(self._fetch_token)
+        self.tokens = TokenProvider(self._fetch_token, leeway_seconds=token_leeway_seconds)
 
     async def request(
         self,
@@ -111,31 +139,74 @@ class Transport:
         json_body: Any = None,
         check_json: bool = True,
     ) -> bytes:
-        attempt = 0
-        refreshed = False
-        while True:
-            attempt += 1
-            token = await self.tokens.token()
-            try:
-                return await self._send(
-                    operation, method, path, token, params, json_body, check_json
-                )
-            except AuthError:
-                if refreshed:
-                    raise
-                # A 401 may only mean our token expired early: refresh once and try again.
-                refreshed = True
-                self.tokens.invalidate(token)
-            except ApiError as exc:
-                if not is_transient(exc) or attempt >= self._max_attempts:
-                    raise
-                await asyncio.sleep(self._backoff(attempt, exc))
+        """The body of a successful response; a typed ApiError once retries are exhausted."""
 
-    def _backoff(self, attempt: int, exc: ApiError) -> float:
-        delay = random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
-        if isinstance(exc, RateLimited) and exc.retry_after is not None:
-            delay = max(delay, exc.retry_after)
-        return delay
+        async def send(token: str | None) -> bytes:
+            assert token is not None
+            return await self._send(operation, method, path, token, params, json_body, check_json)
+
+        return await self._attempts(operation, send, authenticated=True)
+
+    async def _attempts(
+        self,
+        operation: str,
+        send: Callable[[str | None], Awaitable[T]],
+        *,
+        authenticated: bool,
+    ) -> T:
+        """Retry policy, decided by the error's class alone (errors.py)."""
+        failures = throttles = rejections = 0
+        while True:
+            token = await self.tokens.token() if authenticated else None
+            delay = 0.0
+            # The token request takes no place among the calls in flight: they may all be
+            # waiting for it.
+            async with self.limiter.slot(bounded=authenticated) as sent_at:
+                if token is not None:
+                    # We may have waited a while for our turn: if the token we hold has been
+                    # replaced meanwhile, use the new one; if it was rejected and its
+                    # replacement is still on its way, queue again behind that refresh.
+                    current = self.tokens.current()
+                    if current is None:
+                        continue
+                    token = current
+                try:
+                    result = await send(token)
+                    if token is not None:
+                        self.tokens.mark_served(token)
+                    return result
+                except RateLimited as exc:
+                    throttles += 1
+                    if self.limiter.throttled(sent_at, exc.retry_after):
+                        log.info(
+                            "%s: throttled (429); every call of this key pauses %.1f s, "
+                            "rate lowered to %.2f requests/s",
+                            operation, self.limiter.paused_for, self.limiter.rate,
+                        )  # fmt: skip
+                    if throttles > self._max_throttled:
+                        raise
+                    # No sleep of our own: the limiter now holds every caller of this key until
+                    # Retry-After has passed, then lets them go one by one at the lowered rate.
+                    # Repeated 429s lower the rate again each time: the backoff is exponential.
+                except AuthError:
+                    # A 401 may only mean the token died early: refresh and try again, once.
+                    # Again only if the token refused had been accepted before (it died
+                    # mid-life, as tokens may); one that never worked means we are refused.
+                    rejections += 1
+                    if token is None:
+                        raise
+                    self.tokens.invalidate(token)
+                    died = self.tokens.has_served(token)
+                    if (rejections > 1 and not died) or rejections >= self._max_attempts:
+                        raise
+                except TransientApiError as exc:
+                    failures += 1
+                    if failures >= self._max_attempts:
+                        raise
+                    delay = full_jitter(failures, self._backoff_base, self._backoff_cap, self._rng)
+                    log.debug("%s: %s; retry %d/%d in %.2f s",
+                              operation, exc, failures, self._max_attempts - 1, delay)  # fmt: skip
+            await asyncio.sleep(delay)  # outside the slot: a backing-off call is not in flight
 
     async def _send(
         self,
@@ -152,39 +223,35 @@ class Transport:
             "Authorization": f"Bearer {token}",
             "Accept": "application/json",
         }
-        async with self._in_flight:
-            try:
-                async with self._session.request(
-                    method,
-                    self._base_url + path,
-                    params=params,
-                    json=json_body,
-                    headers=headers,
-                    timeout=self._timeout,
-                ) as resp:
-                    body = await resp.read()
-                    status = resp.status
-                    content_type = resp.content_type
-                    retry_after = resp.headers.get("Retry-After")
-            except TimeoutError as exc:
-                self.stats.record(operation, "timeout")
-                raise TransientApiError(f"{operation}: timed out", operation=operation) from exc
-            except aiohttp.ClientError as exc:
-                self.stats.record(operation, "error")
-                raise TransientApiError(
-                    f"{operation}: {type(exc).__name__}", operation=operation
-                ) from exc
+        url = self._base_url + path
+        started = time.perf_counter()
+        try:
+            async with self._session.request(
+                method, url, params=params, json=json_body, headers=headers, timeout=self._timeout
+            ) as resp:
+                body = await resp.read()
+                status = resp.status
+                content_type = resp.content_type
+                retry_after = _retry_after(resp.headers)
+        except TimeoutError as exc:
+            self.stats.record(operation, "timeout")
+            raise TransientApiError(f"{operation}: timed out", operation=operation) from exc
+        except aiohttp.ClientError as exc:
+            self.stats.record(operation, "error")
+            raise TransientApiError(
+                f"{operation}: {type(exc).__name__}", operation=operation
+            ) from exc
         self.stats.record(operation, status)
-        log.debug("%s %s %s → %s", operation, method, path, status)
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        log.debug(
+            "%s %s %s%s → %s (%d bytes, %.0f ms)",
+            *(operation, method, path, _query(params), status, len(body), elapsed_ms),
+        )
         if status < 300:
-            if check_json and body and content_type != "application/json":
-                raise TransientApiError(
-                    f"{operation}: expected JSON, got {content_type}",
-                    status=status,
-                    operation=operation,
-                )
+            if check_json and body:
+                check_json_body(operation, status, content_type, body)
             return body
-        raise _error_for(operation, status, body, retry_after)
+        raise self._error_for(operation, status, body, retry_after)
 
     async def _fetch_token(self) -> tuple[str, float]:
         form = {
@@ -193,33 +260,84 @@ class Transport:
             "client_secret": self._credentials.client_secret.get_secret_value(),
             "scope": self._scope,
         }
-        for attempt in range(1, self._max_attempts + 1):
+
+        async def send(_: str | None) -> tuple[str, float]:
             try:
                 async with self._session.post(
                     self._token_url, data=form, timeout=self._timeout
                 ) as resp:
                     body = await resp.read()
-                    self.stats.record("token", resp.status)
-                    if resp.status < 300:
-                        data = parse_json(body, "token")
-                        return str(data["access_token"]), float(data.get("expires_in", 3599))
-                    if resp.status < 500 and resp.status != 429:
-                        raise AuthError(
-                            f"token endpoint refused the client credentials ({resp.status} "
-                            f"{_oauth_error(body)})",
-                            status=resp.status,
-                            operation="token",
-                        )
-            except (TimeoutError, aiohttp.ClientError, KeyError, TransientApiError) as exc:
+                    status, content_type = resp.status, resp.content_type
+                    retry_after = _retry_after(resp.headers)
+            except TimeoutError as exc:
+                self.stats.record("token", "timeout")
+                raise TransientApiError("token: timed out", operation="token") from exc
+            except aiohttp.ClientError as exc:
                 self.stats.record("token", "error")
-                if attempt >= self._max_attempts:
-                    raise TransientApiError(
-                        f"token endpoint unreachable: {type(exc).__name__}", operation="token"
-                    ) from exc
-            await asyncio.sleep(
-                random.uniform(0, min(self._backoff_cap, self._backoff_base * 2**attempt))
-            )
-        raise TransientApiError("token endpoint kept failing", operation="token")
+                raise TransientApiError(
+                    f"token endpoint unreachable: {type(exc).__name__}", operation="token"
+                ) from exc
+            self.stats.record("token", status)
+            if status == 429 or status >= 500:
+                raise self._error_for("token", status, body, retry_after)
+            if status >= 300:
+                raise AuthError(
+                    f"token endpoint refused the client credentials ({status} "
+                    f"{self.redactor(_oauth_error(body))})",
+                    status=status,
+                    operation="token",
+                )
+            data = check_json_body("token", status, content_type, body)
+            token = data.get("access_token") if isinstance(data, dict) else None
+            if not isinstance(token, str) or not token:
+                raise TransientApiError("token: response has no access_token", operation="token")
+            self.redactor.add_token(token)
+            try:
+                expires_in = float(data.get("expires_in", 3599))
+            except (TypeError, ValueError):
+                expires_in = 3599.0
+            return token, expires_in
+
+        return await self._attempts("token", send, authenticated=False)
+
+    def _error_for(
+        self, operation: str, status: int, body: bytes, retry_after: float | None
+    ) -> ApiError:
+        message = self.redactor(f"{operation}: HTTP {status} {_message(body)}".rstrip())
+        if status == 429:
+            return RateLimited(message, retry_after=retry_after, operation=operation)
+        if status >= 500 or status == 408:
+            return TransientApiError(message, status=status, operation=operation)
+        if status == 401:
+            return AuthError(message, status=status, operation=operation)
+        return PermanentApiError(message, status=status, operation=operation)
+
+
+def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
+    """Exponential backoff with full jitter: uniform in [0, min(cap, base·2^attempt)]."""
+    return rng.uniform(0, min(cap, base * 2**attempt))
+
+
+def check_json_body(operation: str, status: int, content_type: str, body: bytes) -> Any:
+    """A 2xx body must be JSON, whole: a gateway page or a cut-off body is worth another try."""
+    if content_type != "application/json" and not content_type.endswith("+json"):
+        raise TransientApiError(
+            f"{operation}: expected JSON, got {content_type or 'no content type'}",
+            status=status,
+            operation=operation,
+        )
+    return parse_json(body, operation)
+
+
+def _query(params: Mapping[str, str] | None) -> str:
+    return "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
+
+
+def _retry_after(headers: Mapping[str, str]) -> float | None:
+    """Retry-After in seconds; an HTTP date is measured from the response's own Date header
+    (when there is one), so our clock's skew does not matter."""
+    now = parse_http_date(headers.get("Date")) or datetime.now(UTC)
+    return parse_retry_after(headers.get("Retry-After"), now)
 
 
 def parse_json(body: bytes, operation: str) -> Any:
@@ -251,31 +369,23 @@ def _oauth_error(body: bytes) -> str:
     return str(data.get("error", "no error code")) if isinstance(data, dict) else "no error code"
 
 
-def parse_retry_after(value: str | None) -> float | None:
+def parse_http_date(value: str | None) -> datetime | None:
     if not value:
         return None
     try:
-        return max(0.0, float(value))
-    except ValueError:
-        pass
-    from datetime import UTC, datetime
-    from email.utils import parsedate_to_datetime
-
-    try:
         when = parsedate_to_datetime(value)
-    except (TypeError, ValueError):
+    except (TypeError, ValueError, IndexError):
         return None
-    if when.tzinfo is None:
-        when = when.replace(tzinfo=UTC)
-    return max(0.0, (when - datetime.now(UTC)).total_seconds())
+    return when if when.tzinfo else when.replace(tzinfo=UTC)
 
 
-def _error_for(operation: str, status: int, body: bytes, retry_after: str | None) -> ApiError:
-    message = f"{operation}: HTTP {status} {_message(body)}".rstrip()
-    if status == 429:
-        return RateLimited(message, retry_after=parse_retry_after(retry_after), operation=operation)
-    if status >= 500 or status == 408:
-        return TransientApiError(message, status=status, operation=operation)
-    if status == 401:
-        return AuthError(message, status=status, operation=operation)
-    return PermanentApiError(message, status=status, operation=operation)
+def parse_retry_after(value: str | None, now: datetime) -> float | None:
+    """Seconds to wait from `now`: Retry-After is delay-seconds or an HTTP date (RFC 9110)."""
+    if not value:
+        return None
+    try:
+        seconds = float(value)
+    except ValueError:
+        when = parse_http_date(value)
+        return None if when is None else max(0.0, (when - now).total_seconds())
+    return max(0.0, seconds) if math.isfinite(seconds) else None

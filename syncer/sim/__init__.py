@@ -2,12 +2,14 @@
 
 from syncer.sim.clock import Clock, FakeClock, RealClock
 from syncer.sim.config import SimConfig, Subscription
+from syncer.sim.faultconfig import FaultConfig
 from syncer.sim.server import RunningSim, run_simulator, serve_forever
 from syncer.sim.simulator import Simulator
 
 __all__ = [
     "Clock",
     "FakeClock",
+    "FaultConfig",
     "RealClock",
     "RunningSim",
     "SimConfig",

@@ -205,6 +205,6 @@ def _basic_credentials(request: web.Request) -> tuple[str, str] | None:
 
 
 def build_app(sim: Simulator) -> web.Application:
-    app = web.Application()
+    app = web.Application(middlewares=[sim.faults.middleware(sim, BASE_PATH)])
     app.router.add_route("*", "/{tail:.*}", _Handlers(sim).dispatch)
     return app

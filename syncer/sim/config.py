@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from syncer.sim.faultconfig import FaultConfig
+
 
 @dataclass(frozen=True)
 class Subscription:
@@ -37,6 +39,7 @@ class SimConfig:
     max_page_size: int = 1000  # a larger pageSize is clamped, as APIM-fronted list calls do
     create_delay_seconds: float = 60.0  # create-order-async: the order appears this much later
     lifecycle_events_per_hour: float = 0.0  # random order events on the clock (0: none)
+    faults: FaultConfig = field(default_factory=FaultConfig)  # all off; see syncer.sim.faults
 
     def __post_init__(self) -> None:
         keys = [s.subscription_key for s in self.subscriptions]

@@ -11,6 +11,7 @@ what a caller sees depends only on the seed, the requests made and the clock.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import functools
 import heapq
 import itertools
@@ -28,6 +29,7 @@ from syncer.sim.clock import Clock, RealClock, eastern_day, to_minute
 from syncer.sim.codes import invoice_owner
 from syncer.sim.config import SimConfig, Subscription
 from syncer.sim.driver import LifecycleDriver
+from syncer.sim.faults import FaultInjector
 from syncer.sim.intake import OrderSpec
 from syncer.sim.items import ItemIndex, build_items
 from syncer.sim.lookup import SerialIndex
@@ -48,6 +50,7 @@ class Simulator:
         self.config = config
         self.clock: Clock = clock if clock is not None else RealClock()
         self.tokens = TokenIssuer(self.clock, config.token_ttl_seconds)
+        self.faults = FaultInjector(config.faults, config.seed)
         customers = config.customer_numbers
         self._n_customers = len(customers)
         self._books = {c: build_book(config.seed, c, i) for i, c in enumerate(customers)}
@@ -68,7 +71,7 @@ class Simulator:
             self._orders[c] = states
             self._by_number.update((s.order_number, s) for s in states)
         self._plan = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_plan)
-        self._details: OrderedDict[tuple[str, int, bool], bytes] = OrderedDict()
+        self._details: OrderedDict[tuple[str, int, bool, float], bytes] = OrderedDict()
         # Detail responses served, by order number: lets tests count re-fetches.
         self.detail_hits: Counter[str] = Counter()
         # Test hook: order number -> (HTTP status, body) served instead of the real detail.
@@ -140,10 +143,15 @@ class Simulator:
         return self._plan(s.order_number)
 
     def view(self, s: OrderState) -> OrderView:
-        return build_view(s, self._books[s.customer], self._plan(s.order_number))
+        v = build_view(s, self._books[s.customer], self._plan(s.order_number))
+        memo = self.faults.long_memo(s.order_number)
+        if memo is not None:  # a data quirk: payloads and truth() both show it
+            v = dataclasses.replace(v, plan=dataclasses.replace(v.plan, memo=memo))
+        return v
 
     def detail_bytes(self, s: OrderState, exclude_serial_tracking: bool) -> bytes:
-        key = (s.order_number, s.version, exclude_serial_tracking)
+        long_text = self.faults.config.long_text_rate
+        key = (s.order_number, s.version, exclude_serial_tracking, long_text)
         body = self._details.get(key)
         if body is None:
             body = orjson.dumps(payloads.detail(self.view(s), exclude_serial_tracking))

@@ -9,6 +9,7 @@ import base64
 import hashlib
 import hmac
 import secrets
+from collections import deque
 
 import orjson
 
@@ -36,6 +37,7 @@ class TokenIssuer:
         self._clock = clock
         self._ttl = ttl_seconds
         self._key = secrets.token_bytes(32)
+        self.issued: deque[str] = deque(maxlen=1000)  # the latest tokens, for leak checks
 
     def _sign(self, signing_input: bytes) -> bytes:
         return hmac.new(self._key, signing_input, hashlib.sha256).digest()
@@ -59,6 +61,7 @@ class TokenIssuer:
         }
         signing_input = f"{_b64(orjson.dumps(header))}.{_b64(orjson.dumps(claims))}".encode()
         token = f"{signing_input.decode()}.{_b64(self._sign(signing_input))}"
+        self.issued.append(token)
         return {
             "token_type": "Bearer",
             "expires_in": self._ttl,

@@ -1,0 +1,133 @@
+"""Secrets (client secrets, subscription keys, bearer tokens) never reach a log line, an error
+message or a table, even with DEBUG logging and every kind of error along the way."""
+
+from __future__ import annotations
+
+import asyncio
+import io
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
+
+import orjson
+from pydantic import SecretStr
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from syncer import schema
+from syncer.config import Account, Settings
+from syncer.redact import Redactor, install
+from syncer.runner import summary as result_summary
+from syncer.runtime import open_runtime
+from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
+
+S = schema.SCHEMA
+START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+# Secrets long and distinctive enough that finding one is never a coincidence.
+SUB = Subscription(
+    client_id="leak-test-client",
+    client_secret="cs-7f3a9e21-very-secret-value",
+    subscription_key="sk-0d4c8b7a6e5f4d3c2b1a0f9e8d7c6b5a",
+    customer_numbers=("1000012345", "1000023456"),
+)
+WRONG_SECRET = "cs-wrong-but-still-secret-4411"
+UNAUTHORISED_CUSTOMER = "1000099999"  # not tied to the subscription: 403 from the API
+
+
+@contextmanager
+def capture_everything(redactor: Redactor) -> Iterator[io.StringIO]:
+    """Every logger at DEBUG into one buffer, through the redacting filter, as the CLI does."""
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
+    install(redactor, [handler])
+    root = logging.getLogger()
+    saved = root.level, {n: logging.getLogger(n).level for n in ("syncer", "aiohttp", "asyncio")}
+    root.addHandler(handler)
+    root.setLevel(logging.DEBUG)
+    for name in saved[1]:
+        logging.getLogger(name).setLevel(logging.DEBUG)
+    try:
+        yield stream
+    finally:
+        root.removeHandler(handler)
+        root.setLevel(saved[0])
+        for name, level in saved[1].items():
+            logging.getLogger(name).setLevel(level)
+
+
+async def table_text(engine: AsyncEngine) -> str:
+    async with engine.connect() as conn:
+        rows = []
+        for table in ("sync_runs", "sync_failures", "sync_state"):
+            result = await conn.exec_driver_sql(f"SELECT t::text FROM {S}.{table} t")
+            rows += [r[0] for r in result]
+    return "\n".join(rows)
+
+
+async def test_no_secret_or_token_appears_in_logs_errors_or_tables(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    faults = FaultConfig(
+        error_rate=0.5, only=frozenset({"detail"}), token_expiry_rate=0.05, quirk_rate=0.3
+    )
+    sim = Simulator(
+        SimConfig(subscriptions=(SUB,), orders_per_account=30, faults=faults), FakeClock(START)
+    )
+    redactor = Redactor()
+    async with run_simulator(sim) as running:
+        settings = Settings(
+            database_url=database_url,
+            api_base_url=running.base_url,
+            api_token_url=running.token_url,
+            api_scope=running.scope,
+            api_client_id=SUB.client_id,
+            api_client_secret=SecretStr(SUB.client_secret),
+            api_subscription_key=SecretStr(SUB.subscription_key),
+            api_rate_limit_per_second=2000.0,
+            api_max_attempts=2,  # so that some details fail for good: 5xx into sync_failures
+            api_backoff_base_seconds=0.01,
+            accounts=[
+                Account(customer_number=SUB.customer_numbers[0]),  # 5xx, 401s, quirks
+                Account(customer_number=UNAUTHORISED_CUSTOMER),  # 403 on the list
+                Account(  # the token endpoint refuses this one's secret: 401
+                    customer_number=SUB.customer_numbers[1],
+                    client_secret=SecretStr(WRONG_SECRET),
+                ),
+            ],
+        )
+        with capture_everything(redactor) as logs:
+            async with open_runtime(settings, redactor=redactor) as rt:
+                logging.getLogger("syncer.test").debug(
+                    "a careless line: secret=%s key %s", SUB.client_secret, SUB.subscription_key
+                )
+                outcomes = await asyncio.gather(
+                    *(rt.account_sync(a.customer_number).run() for a in settings.accounts),
+                    return_exceptions=True,
+                )
+    text = logs.getvalue()
+    tables = await table_text(clean_engine)
+    summaries = [
+        orjson.dumps(result_summary(o)).decode() if not isinstance(o, BaseException) else str(o)
+        for o in outcomes
+    ]
+
+    # What we search for: the configured secrets and every token the simulator minted.
+    tokens = list(sim.tokens.issued)
+    secrets = [SUB.client_secret, SUB.subscription_key, WRONG_SECRET, *tokens]
+    assert len(tokens) >= 2  # tokens died early and were replaced along the way
+    # The run met the errors it was meant to meet, and they were logged and recorded.
+    errors = [str(o) if isinstance(o, BaseException) else str(o.error) for o in outcomes]
+    assert any("HTTP 403" in e for e in errors)
+    assert any("refused the client credentials (401" in e for e in errors)
+    assert sim.faults.injected["error"] > 0 and sim.faults.injected["token_expiry"] > 0
+    assert "GET /detail?customerNumber=" in text  # the request log is on
+    assert "failed at fetch: detail: HTTP 50" in text
+    assert "detail: HTTP 50" in tables and "HTTP 403" in tables
+    assert "a careless line: secret=*** key ***" in text  # the filter is really there
+
+    for secret in secrets:
+        assert secret not in text, "a secret reached the logs"
+        assert secret not in tables, "a secret reached sync_runs / sync_failures"
+        for summary in summaries:
+            assert secret not in summary, "a secret reached an error or a run summary"

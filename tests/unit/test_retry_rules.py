@@ -1,0 +1,73 @@
+"""The retry rules as plain functions: Retry-After, backoff with full jitter, body checks."""
+
+from __future__ import annotations
+
+import random
+from datetime import UTC, datetime
+
+import pytest
+
+from syncer.errors import (
+    AuthError,
+    PermanentApiError,
+    RateLimited,
+    TransientApiError,
+    is_transient,
+)
+from syncer.transport import check_json_body, full_jitter, parse_retry_after
+
+NOW = datetime(2026, 11, 20, 15, 0, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("value", "seconds"),
+    [
+        ("7", 7.0),
+        ("0", 0.0),
+        ("0.25", 0.25),
+        ("-3", 0.0),
+        ("Fri, 20 Nov 2026 15:00:30 GMT", 30.0),
+        ("Fri, 20 Nov 2026 14:59:00 GMT", 0.0),  # already past: go now
+        ("", None),
+        (None, None),
+        ("soon", None),  # unreadable: the limiter's default applies
+        ("nan", None),
+    ],
+)
+def test_retry_after_is_seconds_or_an_http_date(value: str | None, seconds: float | None) -> None:
+    assert parse_retry_after(value, NOW) == seconds
+
+
+def test_backoff_is_uniform_between_zero_and_an_exponential_ceiling_with_a_cap() -> None:
+    rng = random.Random(3)
+    for attempt, ceiling in ((1, 0.5), (2, 1.0), (3, 2.0), (8, 10.0)):
+        draws = [full_jitter(attempt, 0.25, 10.0, rng) for _ in range(2000)]
+        assert 0 <= min(draws) < ceiling * 0.05
+        assert ceiling * 0.95 < max(draws) <= ceiling
+        assert sum(draws) / len(draws) == pytest.approx(ceiling / 2, rel=0.08)
+
+
+@pytest.mark.parametrize(
+    ("content_type", "body"),
+    [
+        ("application/json", b'{"SalesOrderNumber": "7000'),  # truncated
+        ("application/json", b'{,,"a": 1}'),  # malformed
+        ("text/html", b"<html>Service unavailable</html>"),  # a gateway page
+        ("text/plain", b'{"a": 1}'),  # JSON under the wrong content type
+    ],
+)
+def test_a_broken_2xx_body_is_a_transient_error(content_type: str, body: bytes) -> None:
+    with pytest.raises(TransientApiError):
+        check_json_body("detail", 200, content_type, body)
+
+
+def test_a_whole_json_body_is_parsed() -> None:
+    assert check_json_body("detail", 200, "application/json", b'{"a": [1]}') == {"a": [1]}
+    assert check_json_body("x", 200, "application/problem+json", b"[]") == []
+
+
+def test_retry_is_decided_by_the_error_class_alone() -> None:
+    assert is_transient(RateLimited("429", retry_after=1.0))
+    assert is_transient(TransientApiError("503", status=503))
+    assert not is_transient(PermanentApiError("404", status=404))
+    assert not is_transient(AuthError("401", status=401))
