@@ -197,7 +197,9 @@ class Transport:
                         raise
                     self.tokens.invalidate(token)
                     died = self.tokens.has_served(token)
-                    if (rejections > 1 and not died) or rejections >= self._max_attempts:
+                    # The one refresh is owed whatever max_attempts says (it is not a retry of
+                    # a failure, the token was simply stale); died-early tokens may go on.
+                    if (rejections > 1 and not died) or rejections > max(self._max_attempts, 1):
                         raise
                 except TransientApiError as exc:
                     failures += 1

@@ -21,7 +21,7 @@ S = schema.SCHEMA
 async def test_concurrent_processes_share_the_work_without_overlap(
     harness_factory: Any, database_url: str, processes: int, wait: bool
 ) -> None:
-    orders = 600 if summary.long_run() else 150
+    orders = 600 if summary.long_run() else 80
     h: SimHarness = await harness_factory(orders_per_account=orders)
     env = {**sync_env(h, database_url), "SYNCER_SYNC_LOCK_WAIT": str(wait).lower()}
 

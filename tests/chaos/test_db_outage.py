@@ -120,7 +120,7 @@ def stop(data_dir: Path) -> None:
 async def test_a_postgres_restart_mid_run_fails_the_run_cleanly_and_the_next_completes(
     harness_factory: Any,
 ) -> None:
-    h: SimHarness = await harness_factory(orders_per_account=400, latency_ms=3)
+    h: SimHarness = await harness_factory(orders_per_account=200, latency_ms=3)
     with tempfile.TemporaryDirectory(prefix="syncer-restart-") as tmp:
         data = Path(tmp) / "pg"
         data.mkdir()
