@@ -33,18 +33,37 @@ RAW_INDEX = HEADER_COLUMNS.index("raw")
 _UPDATABLE = [c for c in HEADER_COLUMNS if c not in ("customer_number", "sales_order_number")]
 _COLS = ", ".join(HEADER_COLUMNS)
 
-# One statement, one snapshot: `prev` sees each order's status before `up` changes it, and the
-# history rows' foreign keys are checked at the end of the statement, after `up` inserted them.
-_UPSERT_ORDERS = f"""
+# One statement per batch for everything but the COPYs, one snapshot: `prev` sees each order's
+# status before `up` changes it; the history rows' foreign keys are checked at the end of the
+# statement, after `up` inserted their orders. Children are deleted leaves first, so the
+# cascades from their parents find nothing left to do.
+#
+# Existing rows are found by joining each table with the batch's keys as arrays, on both key
+# columns: that is an index probe per order whatever the statistics say. (A join with the
+# freshly filled staging table, or a filter `customer_number = $x`, is planned from statistics
+# that lag behind a bulk load — "one customer, few rows" — and became a scan of all of the
+# account's rows in every batch: a cost growing with the warehouse, not with the batch.)
+_KEYS = "unnest($2::text[], $3::text[]) AS k(customer_number, sales_order_number)"
+_DELETES = [
+    f"""del_{t.name} AS (
+    DELETE FROM {S}.{t.name} t USING {_KEYS}
+    WHERE t.customer_number = k.customer_number AND t.sales_order_number = k.sales_order_number
+)"""
+    for t in reversed(schema.CHILD_TABLES)
+]
+_WRITE_ORDERS = f"""
 WITH prev AS (
     SELECT o.customer_number, o.sales_order_number, o.status
-    FROM {S}.sales_orders o JOIN {STAGE} n USING ({KEY})
+    FROM {S}.sales_orders o JOIN {_KEYS} USING ({KEY})
 ), up AS (
     INSERT INTO {S}.sales_orders ({_COLS})
     SELECT {_COLS} FROM {STAGE}
     ON CONFLICT ({KEY}) DO UPDATE SET
         {", ".join(f"{c} = excluded.{c}" for c in _UPDATABLE)}, synced_at = now()
     RETURNING customer_number, sales_order_number, status, last_changed
+), {", ".join(_DELETES)}, cleared AS (
+    DELETE FROM {S}.sync_failures f USING {_KEYS}
+    WHERE f.account = k.customer_number AND f.sales_order_number = k.sales_order_number
 )
 INSERT INTO {S}.sales_order_status_history
     (customer_number, sales_order_number, observed_at, status, previous_status, last_changed)
@@ -52,18 +71,6 @@ SELECT up.customer_number, up.sales_order_number, $1, up.status, prev.status, up
 FROM up LEFT JOIN prev USING ({KEY})
 WHERE up.status IS NOT NULL AND up.status IS DISTINCT FROM prev.status
 ON CONFLICT DO NOTHING
-"""
-
-# Leaves first, so the cascades from the parents find nothing left to do.
-_DELETE_CHILDREN = [
-    f"DELETE FROM {S}.{t.name} c USING {STAGE} k "
-    "WHERE c.customer_number = k.customer_number AND c.sales_order_number = k.sales_order_number"
-    for t in reversed(schema.CHILD_TABLES)
-]
-
-_CLEAR_FAILURES = f"""
-DELETE FROM {S}.sync_failures f USING {STAGE} k
-WHERE f.account = k.customer_number AND f.sales_order_number = k.sales_order_number
 """
 
 _STORED = f"""
@@ -135,16 +142,18 @@ async def load_batch(con: Connection, batch: Sequence[OrderRows], observed_at: d
         await con.copy_records_to_table(
             STAGE, records=[o.header for o in batch], columns=HEADER_COLUMNS
         )
-        await con.execute(_UPSERT_ORDERS, observed_at)
-        for statement in _DELETE_CHILDREN:
-            await con.execute(statement)
+        await con.execute(
+            _WRITE_ORDERS,
+            observed_at,
+            [o.customer_number for o in batch],
+            [o.sales_order_number for o in batch],
+        )
         for table in schema.CHILD_TABLES:
             records = [row for o in batch for row in o.children[table.name]]
             if records:
                 await con.copy_records_to_table(
                     table.name, schema_name=S, records=records, columns=CHILD_COLUMNS[table.name]
                 )
-        await con.execute(_CLEAR_FAILURES)
 
 
 async def touch(con: Connection, account: str, touches: Sequence[Touch]) -> None:
