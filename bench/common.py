@@ -294,6 +294,18 @@ async def floor_fetch(info: SimInfo) -> dict[str, Any]:
     return {"orders": len(numbers), "list_seconds": t1 - t0, "detail_seconds": t2 - t1}
 
 
+async def floor_get(info: SimInfo, numbers: Sequence[str]) -> dict[str, Any]:
+    """The bare loop over given orders (the details an incremental run needs)."""
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
+    async with aiohttp.ClientSession(connector=connector) as http:
+        headers = await _token(http, info)
+        t0 = time.perf_counter()
+        await _fetch_details(http, info, headers, numbers, keep=False)
+        return {"detail_seconds": time.perf_counter() - t0}
+
+
 async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     """Floor (b): the rows the syncer would write, built beforehand (not timed), COPYed into
     the same tables (timed): one COPY per table, parents first, one transaction."""

@@ -44,30 +44,42 @@ def cpu_seconds() -> float:
     return r.ru_utime + r.ru_stime
 
 
-def _change(sim: Any, count: int, seed: int) -> dict[str, int]:
-    """Lifecycle changes to `count` distinct orders picked at random: ship the next delivery
-    where one is due, else put on hold or release, else an edit that changes only LastChanged."""
-    from syncer.sim.state import ON_HOLD, OPEN, PARTIALLY_SHIPPED, status_of
+def _change(sim: Any, count: int, seed: int) -> tuple[dict[str, int], list[str]]:
+    """Lifecycle changes to `count` distinct orders, picked at random among those still moving
+    (open, partially shipped, on hold), as a distributor's day changes them: ship the next
+    delivery, else put on hold or release. When too few are moving, the rest are edits that
+    change only LastChanged (their details come back unchanged)."""
+    from syncer.sim.state import COMPLETELY_SHIPPED, ON_HOLD, status_of
 
     orders = sim.orders_of(CUSTOMER)
-    picked = random.Random(seed).sample(range(len(orders)), min(count, len(orders)))
+    rng = random.Random(seed)
+    moving = [i for i, s in enumerate(orders) if status_of(s) in ("Open", "Partially Shipped",
+                                                                  ON_HOLD)]  # fmt: skip
+    picked = rng.sample(moving, min(count, len(moving)))
+    if len(picked) < count:
+        still = sorted(set(range(len(orders))) - set(picked))
+        picked += rng.sample(still, min(count - len(picked), len(still)))
     kinds: dict[str, int] = {}
     for i in picked:
         s = orders[i]
         status = status_of(s)
-        if sim.ship_next(CUSTOMER, s.order_number):
-            kind = "ship"
-        elif status in (OPEN, PARTIALLY_SHIPPED):
-            sim.set_hold(CUSTOMER, s.order_number, True)
-            kind = "hold"
-        elif status == ON_HOLD:
+        if status == ON_HOLD:
             sim.set_hold(CUSTOMER, s.order_number, False)
             kind = "release"
+        elif (
+            status != COMPLETELY_SHIPPED
+            and rng.random() < 0.8
+            and sim.ship_next(CUSTOMER, s.order_number)
+        ):
+            kind = "ship"
+        elif status in ("Open", "Partially Shipped"):
+            sim.set_hold(CUSTOMER, s.order_number, True)
+            kind = "hold"
         else:
             sim.touch(CUSTOMER, s.order_number)
             kind = "touch"
         kinds[kind] = kinds.get(kind, 0) + 1
-    return kinds
+    return kinds, [orders[i].order_number for i in picked]
 
 
 def _main(conn: Connection, orders: int, latency_ms: float, seed: int) -> None:
