@@ -278,17 +278,16 @@ async def _fetch_details(
 
 
 async def floor_fetch(info: SimInfo) -> dict[str, Any]:
-    """Floor (a): list (timed apart), then GET every detail with a bare aiohttp loop."""
+    """Floor (a): GET every detail with a bare aiohttp loop (the list is read first, timed
+    apart)."""
     import aiohttp
 
     connector = aiohttp.TCPConnector(limit=CONCURRENCY * 2)
     async with aiohttp.ClientSession(connector=connector) as http:
         headers = await _token(http, info)
         t0 = time.perf_counter()
-        listed = await _list_all(http, info, headers)
+        numbers = [r["OrderNumber"] for r in await _list_all(http, info, headers)]
         t1 = time.perf_counter()
-        numbers = [r["OrderNumber"] for r in listed]
-        del listed
         await _fetch_details(http, info, headers, numbers, keep=False)
         t2 = time.perf_counter()
     return {"orders": len(numbers), "list_seconds": t1 - t0, "detail_seconds": t2 - t1}

@@ -161,6 +161,9 @@ class AccountSync:
         self.progress = progress
         self.tz = ZoneInfo(options.timezone)
         self._margin = timedelta(seconds=options.safety_margin_seconds)
+        # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).
+        self._analyzed_at = 0
+        self._loaded_since = 0
 
     async def run(
         self,
@@ -215,6 +218,7 @@ class AccountSync:
                 self.account, result.kind, run_started_at, *result.window,
             )  # fmt: skip
             retry = await loader.failed_orders(con, self.account)
+            self._analyzed_at, self._loaded_since = await loader.held_orders(con), 0
         try:
             complete = await self._pipeline(result, windows, retry, force)
             result.outcome = "succeeded" if complete else "failed"
@@ -453,6 +457,11 @@ class AccountSync:
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
             await loader.record_failures(con, self.account, failures)
+            self._loaded_since += len(batch)
+            if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
+                await loader.analyze(con)
+                self._analyzed_at += self._loaded_since
+                self._loaded_since = 0
         counts.failed += len(failures)
         for f in failures:
             log.warning("account %s order %s failed at %s: %s",
