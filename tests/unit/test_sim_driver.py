@@ -129,6 +129,7 @@ def test_changed_since_finds_exactly_the_orders_a_scan_would_after_a_day_of_even
     sim = make(orders_per_account=300, lifecycle_events_per_hour=120.0)
     start = to_minute(START)
     clock(sim).advance(timedelta(hours=20))
+    sim.settle()
     assert sim.driver is not None and sum(sim.driver.applied.values()) > 100
     for customer in sim.customer_numbers():
         for since in (start - 100_000, start - 60, start + 300, start + 900, start + 5_000):
