@@ -216,13 +216,19 @@ async def database_cpu(engine: Any) -> float | None:
     from syncer import loader
 
     async with loader.connection(engine) as con:
+        address = await con.fetchval("SELECT host(inet_server_addr())")
         pids = await con.fetch(
             "SELECT pid FROM pg_stat_activity WHERE datname = current_database()"
         )
+    if address not in (None, "127.0.0.1", "::1"):
+        return None  # another machine's processes
     total = 0.0
     for (pid,) in pids:
         try:
-            t = psutil.Process(pid).cpu_times()
+            process = psutil.Process(pid)
+            if "postgres" not in process.name():
+                return None
+            t = process.cpu_times()
         except (psutil.NoSuchProcess, psutil.AccessDenied):
             return None
         total += t.user + t.system
@@ -332,6 +338,7 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     total = len(headers_rows) + sum(len(v) for v in children.values())
     con = await asyncpg.connect(_plain(db_url))
     try:
+        cpu0 = await _backend_cpu(con)
         t0 = time.perf_counter()
         async with con.transaction():
             await con.copy_records_to_table(
@@ -344,9 +351,24 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
                     columns=CHILD_COLUMNS[t.name],
                 )  # fmt: skip
         seconds = time.perf_counter() - t0
+        cpu1 = await _backend_cpu(con)
     finally:
         await con.close()
-    return {"rows": total, "copy_seconds": seconds}
+    db_cpu = cpu1 - cpu0 if cpu0 is not None and cpu1 is not None else None
+    return {"rows": total, "copy_seconds": seconds, "db_cpu": db_cpu}
+
+
+async def _backend_cpu(con: Any) -> float | None:
+    """CPU seconds of this connection's server process, when it runs on this machine."""
+    import psutil
+
+    if await con.fetchval("SELECT host(inet_server_addr())") not in (None, "127.0.0.1", "::1"):
+        return None
+    try:
+        t = psutil.Process(await con.fetchval("SELECT pg_backend_pid()")).cpu_times()
+    except (psutil.NoSuchProcess, psutil.AccessDenied):
+        return None
+    return float(t.user + t.system)
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:

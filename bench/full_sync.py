@@ -37,12 +37,13 @@ async def one_latency(args: object, latency_ms: float) -> list[list[object]]:
     assert n == orders == details, (n, orders, details)
     assert rows == copy.result["rows"], (rows, copy.result["rows"])
     tag = f"{latency_ms:g} ms"
-    rows_out.append([f"floor (a) GET {tag}", fetch_s, orders / fetch_s, "", fetch.cpu,
+    rows_out.append([f"floor (a) GET {tag}", fetch_s, orders / fetch_s, "", fetch.cpu, "",
                      fetch.sim_cpu, fetch.peak_rss_mb, ""])  # fmt: skip
-    rows_out.append([f"floor (b) COPY {tag}", copy_s, orders / copy_s, rows / copy_s, "", "",
-                     "", ""])  # fmt: skip
+    rows_out.append([f"floor (b) COPY {tag}", copy_s, orders / copy_s, rows / copy_s, "",
+                     copy.result["db_cpu"], "", "", ""])  # fmt: skip
     rows_out.append([f"sync {tag}", sync.wall, n / sync.wall, rows / sync.wall, sync.cpu,
-                     sync.sim_cpu, sync.peak_rss_mb, f"{sync.wall / floor:.2f}x max(a,b); "
+                     sync.result["db_cpu"], sync.sim_cpu, sync.peak_rss_mb,
+                     f"{sync.wall / floor:.2f}x max(a,b); "
                      f"{sync.wall / (fetch_s + copy_s):.2f}x a+b"])  # fmt: skip
     return rows_out
 
@@ -61,7 +62,17 @@ async def main() -> None:
         f"full sync of {args.orders:,} orders (one account, concurrency {common.CONCURRENCY}, "
         f"batch {common.BATCH_SIZE})",
         out,
-        ["", "seconds", "orders/s", "rows/s", "CPU s", "sim CPU s", "peak RSS MB", "ratio"],
+        [
+            "",
+            "seconds",
+            "orders/s",
+            "rows/s",
+            "CPU s",
+            "db CPU s",
+            "sim CPU s",
+            "peak RSS MB",
+            "ratio",
+        ],
     )
 
 

@@ -34,8 +34,10 @@ def test_incremental_runs_fetch_only_what_changed_and_nothing_when_nothing_did(
 
 @pytest.mark.slow
 def test_peak_memory_does_not_grow_with_the_number_of_orders(admin_url: str) -> None:
+    # Below a few list pages (1,000 rows each) the peak still rises by a page's worth: the bound
+    # allows that, and is far below what keeping a few KB per order would add (tens of MB).
     out = bench(
-        "scale.py", admin_url, "--sizes", "300", "3000", "--changes", "30",
-        "--max-rss-growth-mb", "30",
+        "scale.py", admin_url, "--sizes", "1000", "5000", "--changes", "50",
+        "--max-rss-growth-mb", "40",
     )  # fmt: skip
-    assert "full sync peak RSS, 3,000 ÷ 300 orders" in out
+    assert "full sync peak RSS, 5,000 ÷ 1,000 orders" in out
