@@ -139,14 +139,27 @@ class ScanSourceClient:
         *,
         exclude_serial_tracking: bool = False,
     ) -> bytes:
+        body, _ = await self.detail_json(
+            customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
+        )
+        return body
+
+    async def detail_json(
+        self,
+        customer_number: str,
+        sales_order_number: str,
+        *,
+        exclude_serial_tracking: bool = False,
+    ) -> tuple[bytes, Any]:
+        """The detail as received (to hash and keep) and as decoded JSON (to validate)."""
         params = api_params(
             customer_number=customer_number,
             sales_order_number=sales_order_number,
             exclude_serial_tracking=exclude_serial_tracking,
         )
         body = await self.transport.request("detail", "GET", "/detail", params=params)
-        parse_json(body, "detail")  # a broken body is transient: check it here so it is retried
-        return body
+        # A broken body is transient: decode it here, where it is retried.
+        return body, parse_json(body, "detail")
 
     # -- typed operations ---------------------------------------------------------------------
 

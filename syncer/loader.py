@@ -1,5 +1,5 @@
 """Set-based writes. One transaction per batch of orders: upsert the headers, record status
-changes, replace the children (delete by order key, COPY the new rows), clear their failures.
+changes, write the children (COPY for new orders, a merge for known ones), clear failures.
 
 asyncpg directly (through the engine's pool) because COPY is the fastest way into Postgres and
 SQLAlchemy Core has no COPY. Statements are built from `syncer.schema`, never from input.
@@ -15,30 +15,43 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import schema
+from syncer import merge, schema
 from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
 
 S = schema.SCHEMA
 KEY = "customer_number, sales_order_number"
-STAGE = "_load_orders"  # per-connection temp table, emptied at every commit
+STAGE = merge.STAGE
 
 Connection = Any  # asyncpg.Connection (asyncpg ships no type hints)
 
-_CREATE_STAGE = (
-    f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} "
-    f"(LIKE {S}.sales_orders INCLUDING DEFAULTS) ON COMMIT DELETE ROWS"
-)
 
 RAW_INDEX = HEADER_COLUMNS.index("raw")
 _UPDATABLE = [c for c in HEADER_COLUMNS if c not in ("customer_number", "sales_order_number")]
 _COLS = ", ".join(HEADER_COLUMNS)
 
-# One statement, one snapshot: `prev` sees each order's status before `up` changes it, and the
-# history rows' foreign keys are checked at the end of the statement, after `up` inserted them.
-_UPSERT_ORDERS = f"""
+# Existing rows are found by joining each table with the batch's keys as arrays, on both key
+# columns: that is an index probe per order whatever the statistics say. (A join with the
+# freshly filled staging table, or a filter `customer_number = $x`, is planned from statistics
+# that lag behind a bulk load — "one customer, few rows" — and became a scan of all of the
+# account's rows in every batch: a cost growing with the warehouse, not with the batch.)
+_KEYS = "unnest($1::text[], $2::text[]) AS k(customer_number, sales_order_number)"
+
+# Which of the batch's orders the warehouse holds; their failures are cleared at the same time.
+_HELD_ORDERS = f"""
+WITH cleared AS (
+    DELETE FROM {S}.sync_failures f USING {_KEYS}
+    WHERE f.account = k.customer_number AND f.sales_order_number = k.sales_order_number
+)
+SELECT o.customer_number, o.sales_order_number FROM {S}.sales_orders o JOIN {_KEYS} USING ({KEY})
+"""
+
+# Orders the warehouse holds, staged: one statement, one snapshot: `prev` sees each order's
+# status before `up` changes it; the history rows' foreign keys are checked at the end of the
+# statement, after `up` wrote their orders.
+_UPSERT_KNOWN = f"""
 WITH prev AS (
     SELECT o.customer_number, o.sales_order_number, o.status
-    FROM {S}.sales_orders o JOIN {STAGE} n USING ({KEY})
+    FROM {S}.sales_orders o JOIN {_KEYS} USING ({KEY})
 ), up AS (
     INSERT INTO {S}.sales_orders ({_COLS})
     SELECT {_COLS} FROM {STAGE}
@@ -48,37 +61,42 @@ WITH prev AS (
 )
 INSERT INTO {S}.sales_order_status_history
     (customer_number, sales_order_number, observed_at, status, previous_status, last_changed)
-SELECT up.customer_number, up.sales_order_number, $1, up.status, prev.status, up.last_changed
+SELECT up.customer_number, up.sales_order_number, $3, up.status, prev.status, up.last_changed
 FROM up LEFT JOIN prev USING ({KEY})
 WHERE up.status IS NOT NULL AND up.status IS DISTINCT FROM prev.status
 ON CONFLICT DO NOTHING
 """
+_HISTORY_COLUMNS = (
+    "customer_number", "sales_order_number", "observed_at", "status", "previous_status",
+    "last_changed",
+)  # fmt: skip
+_LAST_CHANGED = HEADER_COLUMNS.index("last_changed")
 
-# Leaves first, so the cascades from the parents find nothing left to do.
-_DELETE_CHILDREN = [
-    f"DELETE FROM {S}.{t.name} c USING {STAGE} k "
-    "WHERE c.customer_number = k.customer_number AND c.sales_order_number = k.sales_order_number"
-    for t in reversed(schema.CHILD_TABLES)
-]
-
-_CLEAR_FAILURES = f"""
-DELETE FROM {S}.sync_failures f USING {STAGE} k
-WHERE f.account = k.customer_number AND f.sales_order_number = k.sales_order_number
-"""
+# Postgres keeps a plan per connection for each foreign-key check (and for our prepared
+# statements), replanned only when the table's statistics change. Made while a new warehouse's
+# tables hold a batch or two, it is a sequential scan, and every later check scans the whole
+# parent table: a full sync's database time grew with the square of its size. Autovacuum
+# refreshes statistics within a minute or so; a bulk load outgrows them much faster, so the
+# sync analyzes the tables itself each time it has loaded as many orders as they held.
+_PLANNER = "SET LOCAL random_page_cost = 1.1"
+ANALYZE_FROM = 500  # orders loaded before the first ANALYZE of a run into a small warehouse
+_ANALYZE = "ANALYZE " + ", ".join(f"{S}.{t.name}" for t in schema.DATA_TABLES)
+_RELTUPLES = (
+    f"SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = '{S}.sales_orders'::regclass"
+)
 
 _STORED = f"""
-SELECT sales_order_number, last_changed, detail_fetched_at, content_hash
-FROM {S}.sales_orders
-WHERE customer_number = $1 AND sales_order_number = ANY($2::text[])
+SELECT o.sales_order_number, o.last_changed, o.detail_fetched_at, o.content_hash
+FROM {S}.sales_orders o JOIN {_KEYS} USING ({KEY})
 """
 
 _TOUCH = f"""
 UPDATE {S}.sales_orders o
 SET last_changed = u.last_changed, date_entered = u.date_entered,
     detail_fetched_at = u.fetched_at
-FROM unnest($2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
-     AS u(sales_order_number, last_changed, date_entered, fetched_at)
-WHERE o.customer_number = $1 AND o.sales_order_number = u.sales_order_number
+FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::timestamptz[])
+     AS u(customer_number, sales_order_number, last_changed, date_entered, fetched_at)
+WHERE o.customer_number = u.customer_number AND o.sales_order_number = u.sales_order_number
 """
 
 _RECORD_FAILURE = f"""
@@ -124,27 +142,65 @@ async def connection(engine: AsyncEngine) -> AsyncIterator[Connection]:
 
 
 async def stored(con: Connection, account: str, order_numbers: Sequence[str]) -> dict[str, Stored]:
-    rows = await con.fetch(_STORED, account, list(order_numbers))
+    rows = await con.fetch(_STORED, [account] * len(order_numbers), list(order_numbers))
     return {r[0]: Stored(r[1], r[2], r[3]) for r in rows}
 
 
 async def load_batch(con: Connection, batch: Sequence[OrderRows], observed_at: datetime) -> None:
-    """Write a batch of orders in one transaction: all of them, or none."""
+    """Write a batch of orders in one transaction: all of them, or none.
+
+    An order new to the warehouse is COPYed straight into the tables (header, first status,
+    children). One it holds is staged: its header upserted with its status change, its
+    children merged (`syncer.merge`), so that rows which stay the same cost nothing.
+    """
+    keys = ([o.customer_number for o in batch], [o.sales_order_number for o in batch])
     async with con.transaction():
-        await con.execute(_CREATE_STAGE)
-        await con.copy_records_to_table(
-            STAGE, records=[o.header for o in batch], columns=HEADER_COLUMNS
-        )
-        await con.execute(_UPSERT_ORDERS, observed_at)
-        for statement in _DELETE_CHILDREN:
-            await con.execute(statement)
+        await con.execute(_PLANNER)
+        held = {(r[0], r[1]) for r in await con.fetch(_HELD_ORDERS, *keys)}
+        known = [o for o in batch if (o.customer_number, o.sales_order_number) in held]
+        new = [o for o in batch if (o.customer_number, o.sales_order_number) not in held]
+        if new:
+            await _copy(con, "sales_orders", [o.header for o in new], HEADER_COLUMNS)
+            first = [
+                (o.customer_number, o.sales_order_number, observed_at, o.status, None,
+                 o.header[_LAST_CHANGED])
+                for o in new
+                if o.status is not None
+            ]  # fmt: skip
+            await _copy(con, "sales_order_status_history", first, _HISTORY_COLUMNS)
+        if known:
+            await con.execute(merge.CREATE_STAGING)
+            await con.copy_records_to_table(
+                STAGE, records=[o.header for o in known], columns=HEADER_COLUMNS
+            )
+            known_keys = ([o.customer_number for o in known], [o.sales_order_number for o in known])
+            await con.execute(_UPSERT_KNOWN, *known_keys, observed_at)
         for table in schema.CHILD_TABLES:
-            records = [row for o in batch for row in o.children[table.name]]
+            columns = CHILD_COLUMNS[table.name]
+            await _copy(con, table.name, [r for o in new for r in o.children[table.name]], columns)
+            records = [row for o in known for row in o.children[table.name]]
             if records:
                 await con.copy_records_to_table(
-                    table.name, schema_name=S, records=records, columns=CHILD_COLUMNS[table.name]
+                    merge.staging(table), records=records, columns=columns
                 )
-        await con.execute(_CLEAR_FAILURES)
+        if known:
+            await con.execute(merge.MERGE_CHILDREN, *known_keys)
+
+
+async def _copy(
+    con: Connection, table: str, records: list[tuple[Any, ...]], columns: Sequence[str]
+) -> None:
+    if records:
+        await con.copy_records_to_table(table, schema_name=S, records=records, columns=columns)
+
+
+async def held_orders(con: Connection) -> int:
+    """The orders the warehouse held at its tables' last ANALYZE (an estimate, 0 if never)."""
+    return int(await con.fetchval(_RELTUPLES))
+
+
+async def analyze(con: Connection) -> None:
+    await con.execute(_ANALYZE)
 
 
 async def touch(con: Connection, account: str, touches: Sequence[Touch]) -> None:
@@ -152,7 +208,7 @@ async def touch(con: Connection, account: str, touches: Sequence[Touch]) -> None
         return
     await con.execute(
         _TOUCH,
-        account,
+        [account] * len(touches),
         [t.sales_order_number for t in touches],
         [t.last_changed for t in touches],
         [t.date_entered for t in touches],

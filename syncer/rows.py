@@ -59,8 +59,8 @@ def _check_quantities(where: str, values: Iterable[tuple[str, Decimal | None]]) 
             raise PayloadError(f"{where}: {name} is negative ({value})")
 
 
-def _unique(values: Sequence[str]) -> list[str]:
-    return list(dict.fromkeys(values))
+def _unique(values: Sequence[str]) -> Sequence[str]:
+    return values if len(values) < 2 else list(dict.fromkeys(values))
 
 
 def build_rows(

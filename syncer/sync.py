@@ -5,21 +5,24 @@ queues, so the API is not idle while the database writes, and the work in flight
 
     lister ──fetch_q──▶ N fetchers ──load_q──▶ loader (one transaction per batch)
 
-A fetcher takes a permit before fetching a detail; the loader gives it back once the order is
-committed (or recorded as failed). With `batch_size` permits, at most one batch of fetched
-details is ever uncommitted: that is all a crash can cost.
+The lister reads the next list page while it looks up and queues the current one. A fetcher
+takes a permit before fetching a detail; the loader gives it back once the order is committed
+(or recorded as failed). With `batch_size` permits, at most one batch of fetched details is
+ever uncommitted: that is all a crash can cost. Nothing grows with the number of orders: at
+most two list pages, the queues and one batch are held (bench/scale.py measures it).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import AsyncGenerator, AsyncIterator, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import asyncpg
@@ -37,6 +40,7 @@ from syncer.transport import ApiStats, run_stats
 
 log = logging.getLogger(__name__)
 
+T = TypeVar("T")
 Clock = Callable[[], datetime]
 Window = tuple[date | None, date]
 S = "scansource"
@@ -117,6 +121,26 @@ def chunks(window: Window, days: int) -> list[Window]:
     return out
 
 
+async def read_ahead(pages: AsyncIterator[T]) -> AsyncGenerator[T, None]:
+    """Yield each page while the next one is already being fetched: the API works on page k+1
+    while we look up and queue page k. At most two pages are held."""
+    it = aiter(pages)
+    pending: asyncio.Future[T] = asyncio.ensure_future(anext(it))
+    try:
+        while True:
+            try:
+                page = await pending
+            except StopAsyncIteration:
+                return
+            pending = asyncio.ensure_future(anext(it))
+            yield page
+    finally:
+        if not pending.done():
+            pending.cancel()
+        elif not pending.cancelled():
+            pending.exception()  # a failure nobody waits for any more: retrieved, not logged
+
+
 def lock_key(account: str) -> int:
     """A stable key for the account's advisory lock."""
     return zlib.crc32(f"scansource-syncer:{account}".encode()) | (1 << 40)
@@ -141,6 +165,9 @@ class AccountSync:
         self.progress = progress
         self.tz = ZoneInfo(options.timezone)
         self._margin = timedelta(seconds=options.safety_margin_seconds)
+        # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).
+        self._analyzed_at = 0
+        self._loaded_since = 0
 
     async def run(
         self,
@@ -201,6 +228,7 @@ class AccountSync:
                 self.account, result.kind, run_started_at, *result.window,
             )  # fmt: skip
             retry = await loader.failed_orders(con, self.account)
+            self._analyzed_at, self._loaded_since = await loader.held_orders(con), 0
         try:
             complete = await self._pipeline(result, windows, retry, force)
             result.outcome = "succeeded" if complete else "failed"
@@ -331,31 +359,41 @@ class AccountSync:
         result: RunResult,
         force: bool,
     ) -> None:
-        counts = result.counts
+        # Offset paging repeats a row when an order moves ahead of the cursor between two page
+        # reads: remembering the previous page catches that, and memory stays one page however
+        # long the window. (An order that moves further has changed: fetching it again is right.)
         seen: set[str] = set()
         filters: dict[str, Any] = {"to_last_change_date": window[1]}
         if window[0] is not None:
             filters["from_last_change_date"] = window[0]
-        async for page in self.client.iter_list(
-            self.account, page_size=self.options.page_size, **filters
-        ):
-            rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
-            fresh = [r for r in rows if r.order_number and r.order_number not in seen]
-            async with loader.connection(self.engine) as con:
-                stored = await loader.stored(
-                    con, self.account, [r.order_number or "" for r in fresh]
-                )
-            for row in fresh:
-                number = row.order_number or ""
-                seen.add(number)
-                counts.listed += 1
-                held = stored.get(number)
-                if force or needs_fetch(row, held, self._margin):
-                    counts.fetched += 1
-                    await fetch_q.put((row, held.content_hash if held else None))
-                else:
-                    counts.skipped += 1
-            self._report(result)
+        pages = self.client.iter_list(self.account, page_size=self.options.page_size, **filters)
+        async with contextlib.aclosing(read_ahead(pages)) as stream:
+            async for page in stream:
+                rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
+                fresh = [r for r in rows if r.order_number and r.order_number not in seen]
+                seen = {r.order_number or "" for r in rows}
+                await self._dispatch(fresh, fetch_q, result, force)
+
+    async def _dispatch(
+        self,
+        rows: list[OrderListRow],
+        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
+        result: RunResult,
+        force: bool,
+    ) -> None:
+        """Queue the listed orders whose detail we need; count the others as skipped."""
+        counts = result.counts
+        async with loader.connection(self.engine) as con:
+            stored = await loader.stored(con, self.account, [r.order_number or "" for r in rows])
+        for row in rows:
+            counts.listed += 1
+            held = stored.get(row.order_number or "")
+            if force or needs_fetch(row, held, self._margin):
+                counts.fetched += 1
+                await fetch_q.put((row, held.content_hash if held else None))
+            else:
+                counts.skipped += 1
+        self._report(result)
 
     def _parse_list_row(self, raw: Any, result: RunResult) -> OrderListRow | None:
         try:
@@ -380,14 +418,13 @@ class AccountSync:
     ) -> OrderRows | Touch | Failure:
         order_no = listed.order_number or ""
         try:
-            body = await self.client.detail_bytes(self.account, order_no)
+            body, payload = await self.client.detail_json(self.account, order_no)
         except ApiError as exc:
             return Failure(order_no, "fetch", str(exc))
         fetched_at = self.clock()
         try:
-            detail = parse_detail(orjson.loads(body))
-            rows = build_rows(self.account, listed, detail, body, fetched_at)
-        except (PayloadError, orjson.JSONDecodeError) as exc:
+            rows = build_rows(self.account, listed, parse_detail(payload), body, fetched_at)
+        except PayloadError as exc:
             return Failure(order_no, "parse", str(exc), body.decode("utf-8", errors="replace"))
         if rows.content_hash == held_hash:
             return Touch(order_no, listed.last_changed, listed.date_entered, fetched_at)
@@ -436,6 +473,11 @@ class AccountSync:
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
             await loader.record_failures(con, self.account, failures)
+            self._loaded_since += len(batch)
+            if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
+                await loader.analyze(con)
+                self._analyzed_at += self._loaded_since
+                self._loaded_since = 0
         counts.failed += len(failures)
         for f in failures:
             log.warning("account %s order %s failed at %s: %s",

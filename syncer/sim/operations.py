@@ -19,6 +19,7 @@ from syncer.sim.fields import BadRequest, Body, Forbidden, NotFound, parse_body
 from syncer.sim.intake import parse_order
 from syncer.sim.lookup import serial_rows, shipped_serials, tracking_order
 from syncer.sim.query import (
+    ListQuery,
     csv_values,
     parse_bool,
     parse_list_query,
@@ -62,20 +63,29 @@ class Operations:
             raise Forbidden(f"Sales order {number} does not belong to customer {customer}.")
         return s
 
+    def _candidates(self, customer: str, q: ListQuery) -> Sequence[OrderState]:
+        """The orders a search can match, narrowed by its change date when it has one (every
+        filter is still applied to them)."""
+        since = q.changed[0]
+        if since is None:
+            return self.sim.orders_of(customer)
+        return self.sim.changed_since(customer, since)
+
     # -- reads ----------------------------------------------------------------------------------
 
     def order_list(self, customer: str, params: dict[str, str], _: bytes) -> Reply:
         q = parse_list_query(params, self.sim.config.max_page_size)
-        page = select_page(self.sim.orders_of(customer), q, self.sim.city_of)
+        page = select_page(self._candidates(customer, q), q, self.sim.city_of)
         return _ok([payloads.list_row(self.sim.view(s), q.include_schedule_lines) for s in page])
 
     def summary(self, customer: str, params: dict[str, str], _: bytes) -> Reply:
         q = parse_summary_query(params, self.sim.config.max_page_size)
-        orders = self.sim.orders_of(customer)
+        orders = self._candidates(customer, q)
         shipped: Callable[[OrderState], bool] | None = None
         if q.by_serial:
             hits = self.sim.orders_with_serials(customer, q.serials, q.macs)
-            orders = [orders[i] for i in sorted(hits)]
+            every = self.sim.orders_of(customer)  # the hits are positions in the whole account
+            orders = [every[i] for i in sorted(hits)]
 
             def shipped(s: OrderState) -> bool:
                 serials, macs = shipped_serials(self.sim.view(s))

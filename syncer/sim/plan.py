@@ -10,6 +10,7 @@ import dataclasses
 import math
 import random
 from dataclasses import dataclass
+from itertools import accumulate
 
 from syncer.sim import codes
 from syncer.sim.books import CustomerBook, Rep
@@ -25,9 +26,18 @@ from syncer.sim.intake import OrderSpec
 from syncer.sim.items import Item
 from syncer.sim.state import OrderState, shipping_address
 
-_LINE_COUNT_WEIGHTS = (30, 18, 13, 9, 7, *(2.6,) * 5, *(0.7,) * 10, *(0.3,) * 10)
-_SERIAL_QTY = ((1, 2, 3, 4, 5, 6, 8, 10, 12, 20, 25, 40), (30, 18, 10, 8, 8, 5, 5, 6, 4, 3, 2, 1))
-_BULK_QTY = ((1, 2, 5, 10, 12, 20, 24, 50, 100, 250), (15, 15, 15, 15, 8, 10, 8, 7, 5, 2))
+# Weights as cumulative sums: random.choices draws exactly as with the weights, without summing
+# them again on every draw (a plan is built for every order the list or detail shows).
+_LINE_COUNT_WEIGHTS = tuple(accumulate((30, 18, 13, 9, 7, *(2.6,) * 5, *(0.7,) * 10, *(0.3,) * 10)))
+_SERIAL_QTY = (
+    (1, 2, 3, 4, 5, 6, 8, 10, 12, 20, 25, 40),
+    tuple(accumulate((30, 18, 10, 8, 8, 5, 5, 6, 4, 3, 2, 1))),
+)
+_BULK_QTY = (
+    (1, 2, 5, 10, 12, 20, 24, 50, 100, 250),
+    tuple(accumulate((15, 15, 15, 15, 8, 10, 8, 7, 5, 2))),
+)
+_SPLIT_WEIGHTS = tuple(accumulate((3, 2, 1)))
 _TAX_BP = {"US": (0, 0, 0, 600, 725, 825), "CA": (1300, 500), "GB": (2000,), "EU": (1900, 2100)}
 
 
@@ -97,7 +107,7 @@ class OrderPlan:
 def _split(rng: random.Random, qty: int, n: int) -> list[int]:
     parts = [0] * n
     if n == 1 or qty == 1 or rng.random() < 0.6:
-        parts[rng.choices(range(n), (3, 2, 1)[:n])[0]] = qty
+        parts[rng.choices(range(n), cum_weights=_SPLIT_WEIGHTS[:n])[0]] = qty
         return parts
     cuts = sorted(rng.randint(0, qty) for _ in range(n - 1))
     bounds = [0, *cuts, qty]
@@ -118,9 +128,12 @@ def _fill_empty_deliveries(per: list[list[int]], n: int) -> None:
 
 
 def _lines(rng: random.Random, items: tuple[Item, ...], currency: str, n: int) -> list[LinePlan]:
-    count = rng.choices(range(1, 31), _LINE_COUNT_WEIGHTS)[0]
+    count = rng.choices(range(1, 31), cum_weights=_LINE_COUNT_WEIGHTS)[0]
     chosen = [rng.choice(items) for _ in range(count)]
-    qty = [rng.choices(*(_SERIAL_QTY if it.serialised else _BULK_QTY))[0] for it in chosen]
+    qty = [
+        rng.choices(values, cum_weights=weights)[0]
+        for values, weights in (_SERIAL_QTY if it.serialised else _BULK_QTY for it in chosen)
+    ]
     if sum(qty) < n:
         qty[0] += n - sum(qty)
     per = [_split(rng, q, n) for q in qty]

@@ -10,6 +10,7 @@ what a caller sees depends only on the seed, the requests made and the clock.
 
 from __future__ import annotations
 
+import bisect
 import contextlib
 import dataclasses
 import functools
@@ -70,6 +71,11 @@ class Simulator:
             ]
             self._orders[c] = states
             self._by_number.update((s.order_number, s) for s in states)
+        # (LastChanged minute, index) of every order, sorted: "changed since" finds its orders
+        # without scanning the account (the syncer's every poll asks exactly that).
+        self._by_change = {
+            c: sorted((s.last_changed, s.idx) for s in states) for c, states in self._orders.items()
+        }
         self._plan = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_plan)
         self._details: OrderedDict[tuple[str, int, bool, float], bytes] = OrderedDict()
         # Detail responses served, by order number: lets tests count re-fetches.
@@ -108,6 +114,14 @@ class Simulator:
         """The account's orders, ascending by order number."""
         self.settle()
         return self._orders[customer_number]
+
+    def changed_since(self, customer_number: str, minute: int) -> list[OrderState]:
+        """The account's orders whose LastChanged is at or after `minute`, by order number."""
+        self.settle()
+        index = self._by_change[customer_number]
+        states = self._orders[customer_number]
+        first = bisect.bisect_left(index, (minute, -1))
+        return [states[i] for i in sorted(i for _, i in index[first:])]
 
     def find(self, order_number: str) -> OrderState | None:
         self.settle()
@@ -233,6 +247,7 @@ class Simulator:
         s = new_order_state(self.config.seed, book, self._gid(book, idx), idx, now, spec)
         states.append(s)
         self._by_number[s.order_number] = s
+        bisect.insort(self._by_change[customer_number], (s.last_changed, s.idx))
         if spec is not None and spec.requested_delivery is not None:
             # Schedule the first delivery for the requested date, never earlier than usual.
             lead = self.plan(s).deliveries[0].lead_days
@@ -304,8 +319,13 @@ class Simulator:
         return eastern_day(self._now_minute()).toordinal()
 
     def _bump(self, s: OrderState) -> None:
-        s.last_changed = max(s.last_changed, self._now_minute())
+        before = s.last_changed
+        s.last_changed = max(before, self._now_minute())
         s.version += 1
+        if s.last_changed != before:
+            index = self._by_change[s.customer]
+            del index[bisect.bisect_left(index, (before, s.idx))]
+            bisect.insort(index, (s.last_changed, s.idx))
 
     def today(self) -> date:
         """The simulator clock's Eastern date."""

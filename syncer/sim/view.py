@@ -72,19 +72,18 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
     k = len(s.shipped_at)
     shipped, pending = eff[:k], eff[k:]
     first_lead = plan.deliveries[0].lead_days
+    shipped_serials: dict[int, dict[str, None]] = {}  # by line, in shipping order, each once
+    for _, d in shipped:
+        for dl in d.lines:
+            for det in dl.details:
+                if det.serial_number is not None:
+                    shipped_serials.setdefault(dl.line_number, {})[det.serial_number] = None
     lines = []
     for ln in plan.lines:
         if ln.line_number in s.dropped:
             continue
         done = sum(ln.per_delivery[j] for j, _ in shipped)
-        serials = dict.fromkeys(
-            det.serial_number
-            for _, d in shipped
-            for dl in d.lines
-            if dl.line_number == ln.line_number
-            for det in dl.details
-            if det.serial_number is not None
-        )
+        serials = shipped_serials.get(ln.line_number, {})
         if s.cancelled:
             committed = back = 0
             canceled = ln.ordered - done
@@ -111,7 +110,7 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
                 canceled=canceled,
                 reject_reason=REJECT_REASON_CANCELLED if canceled else None,
                 schedules=schedules,
-                serials=tuple(k for k in serials if k is not None),
+                serials=tuple(serials),
             )
         )
     deliveries = tuple(

@@ -11,6 +11,7 @@ from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy import Connection
 from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import db, schema
@@ -155,3 +156,20 @@ async def test_downgrade_to_0001_drops_the_views_indexes_and_comments_and_upgrad
 
     await db.upgrade(empty_engine)
     assert await catalog() == (views, indexes, described)
+
+
+async def test_raw_is_compressed_with_lz4_where_the_server_has_it(engine: AsyncEngine) -> None:
+    async with engine.connect() as conn:
+        method = (
+            await conn.exec_driver_sql(
+                "SELECT attcompression FROM pg_attribute "
+                "WHERE attrelid = 'scansource.sales_orders'::regclass AND attname = 'raw'"
+            )
+        ).scalar()
+        try:  # a server built without lz4 refuses it as a setting too
+            await conn.exec_driver_sql("SET LOCAL default_toast_compression = lz4")
+            has_lz4 = True
+        except DBAPIError:
+            has_lz4 = False
+        await conn.rollback()
+    assert (method == b"l") == has_lz4  # a "char": l is lz4; otherwise the default (pglz)

@@ -123,3 +123,15 @@ def test_async_orders_and_driver_events_apply_in_time_order() -> None:
     )
     for minute, number in mine:  # numbers follow the order in which orders were placed
         assert (number < placed.order_number) == (minute < placed.date_entered)
+
+
+def test_changed_since_finds_exactly_the_orders_a_scan_would_after_a_day_of_events() -> None:
+    sim = make(orders_per_account=300, lifecycle_events_per_hour=120.0)
+    start = to_minute(START)
+    clock(sim).advance(timedelta(hours=20))
+    sim.settle()
+    assert sim.driver is not None and sum(sim.driver.applied.values()) > 100
+    for customer in sim.customer_numbers():
+        for since in (start - 100_000, start - 60, start + 300, start + 900, start + 5_000):
+            scanned = [s for s in sim.orders_of(customer) if s.last_changed >= since]
+            assert sim.changed_since(customer, since) == scanned
