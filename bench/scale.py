@@ -3,8 +3,9 @@
     python bench/scale.py [--orders 10000 100000] [--changes 1000] [--quick]
 
 For each size, on a fresh simulator (its own process) and a fresh database: a real full sync
-fills the warehouse (its peak RSS is the "RSS at N orders"), the simulator's lifecycle changes
-`--changes` orders, and a real incremental run applies them (measured). Printed: both runs'
+fills the warehouse (its peak RSS is the "RSS at N orders"); three days later a poll finds
+nothing new; the simulator's lifecycle changes `--changes` orders, and a real incremental run
+applies them (measured: it lists exactly those orders at both sizes). Printed: both runs'
 time, CPU and peak RSS, and the ratios large ÷ small. Exit status 1 when something is grossly
 wrong — the incremental run fetched other than the changed orders, or the full sync's peak RSS
 grew by more than `--max-rss-growth-mb` from the small size to the large — never on timing.
@@ -32,9 +33,14 @@ async def one_size(args: Any, n: int, changes: int) -> dict[str, Any]:
             sim.call("set_clock", START)
             at = START + timedelta(minutes=5)
             full = in_child(common.sync_run, db, sim.info, at, common.BATCH_SIZE, sim=sim)
-            sim.call("set_clock", START + timedelta(minutes=20))
+            # Three quiet days and a poll: the watermark moves past the simulator's own history,
+            # so that the measured poll lists the changed orders only, at both sizes.
+            at = START + timedelta(days=3)
+            sim.call("set_clock", at)
+            in_child(common.sync_run, db, sim.info, at, common.BATCH_SIZE)
+            sim.call("set_clock", at + timedelta(minutes=10))
             kinds, numbers = sim.call("change", changes, 7)
-            at = START + timedelta(minutes=30)
+            at += timedelta(minutes=20)
             sim.call("set_clock", at)
             hits0 = sim.call("detail_hits")
             incr = in_child(common.sync_run, db, sim.info, at, common.BATCH_SIZE, sim=sim)

@@ -133,3 +133,62 @@ async def test_a_failing_batch_leaves_the_previous_version_whole(clean_engine: A
     else:
         raise AssertionError("Postgres indexed a 3,000-byte tracking number")
     assert await children(clean_engine, full["SalesOrderNumber"]) == expected(customer, full)
+
+
+async def physical(engine: AsyncEngine, order: str) -> dict[str, dict[tuple[Any, ...], str]]:
+    """Each child row (by value) with its physical place: a rewritten row moves."""
+    out = {}
+    async with engine.connect() as conn:
+        for table in schema.CHILD_TABLES:
+            cols = ", ".join(CHILD_COLUMNS[table.name])
+            result = await conn.exec_driver_sql(
+                f"SELECT ctid::text, {cols} FROM {schema.SCHEMA}.{table.name} "
+                "WHERE sales_order_number = $1",
+                (order,),
+            )
+            out[table.name] = {tuple(r[1:]): r[0] for r in result}
+    return out
+
+
+async def test_a_changed_order_rewrites_only_the_rows_that_differ(
+    clean_engine: AsyncEngine,
+) -> None:
+    customer, full = a_rich_order()
+    order = full["SalesOrderNumber"]
+    await load(clean_engine, customer, full)
+    before = await physical(clean_engine, order)
+
+    changed = copy.deepcopy(full)
+    changed["SalesOrderLines"][0]["Shipped"] += 1  # one line's quantity
+    changed["Deliveries"][0]["Parcels"].pop()  # one parcel gone
+    await load(clean_engine, customer, changed)
+
+    after = await physical(clean_engine, order)
+    assert await children(clean_engine, order) == expected(customer, changed)
+    moved = {t: [r for r in after[t] if before[t].get(r) != after[t][r]] for t in after}
+    assert [len(rows) for t, rows in moved.items() if t == "sales_order_lines"] == [1]
+    assert all(not rows for t, rows in moved.items() if t != "sales_order_lines"), moved
+    assert len(after["delivery_parcels"]) == len(before["delivery_parcels"]) - 1
+
+
+async def test_raw_stays_compressed_with_lz4_when_an_order_is_rewritten(
+    clean_engine: AsyncEngine,
+) -> None:
+    customer, full = a_rich_order()
+    full["Memo"] = incompressible(200) + " " * 3000  # long enough to be compressed
+    await load(clean_engine, customer, full)
+    full["Memo"] = "changed " + full["Memo"]
+    await load(clean_engine, customer, full)  # staged and upserted this time
+    async with clean_engine.connect() as conn:
+        method = (
+            await conn.exec_driver_sql(
+                f"SELECT pg_column_compression(raw) FROM {schema.SCHEMA}.sales_orders"
+            )
+        ).scalar()
+        default = (
+            await conn.exec_driver_sql(
+                "SELECT attcompression FROM pg_attribute "
+                f"WHERE attrelid = '{schema.SCHEMA}.sales_orders'::regclass AND attname = 'raw'"
+            )
+        ).scalar()
+    assert method == ("lz4" if default == b"l" else "pglz")
