@@ -123,14 +123,18 @@ class SimProcess:
 
     def __init__(self, *, orders: int, latency_ms: float = 0.0, seed: int = 42) -> None:
         ctx = mp.get_context("spawn")
-        self._conn, child = ctx.Pipe()
-        self._proc = ctx.Process(target=_main, args=(child, orders, latency_ms, seed), daemon=True)
+        self._conn, self._child = ctx.Pipe()
+        self._proc = ctx.Process(
+            target=_main, args=(self._child, orders, latency_ms, seed), daemon=True
+        )
         self.orders = orders
         self.latency_ms = latency_ms
         self.info: SimInfo
 
     def __enter__(self) -> SimProcess:
         self._proc.start()
+        # Only the simulator holds its end now: if it dies, our reads fail instead of waiting.
+        self._child.close()
         self.info = self._reply()
         return self
 
@@ -143,7 +147,12 @@ class SimProcess:
                 self._proc.kill()
 
     def _reply(self) -> Any:
-        status, value = self._conn.recv()
+        try:
+            status, value = self._conn.recv()
+        except EOFError:
+            raise RuntimeError(
+                f"the simulator process exited (code {self._proc.exitcode}); its error is above"
+            ) from None
         if status != "ok":
             raise RuntimeError(f"simulator: {value}")
         return value

@@ -86,7 +86,7 @@ class Settings(BaseSettings):
     # NoDecode: SYNCER_ACCOUNTS may be a plain comma list; the validator below reads it.
     accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)
 
-    sync_batch_size: int = Field(default=100, ge=1, le=10_000)
+    sync_batch_size: int = Field(default=200, ge=1, le=10_000)
     sync_page_size: int = Field(default=1000, ge=1, le=1000)
     sync_lookback_days: int = Field(default=1, ge=0, le=3650)
     sync_timezone: str = "America/New_York"

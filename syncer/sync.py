@@ -7,9 +7,11 @@ queues, so the API is not idle while the database writes, and the work in flight
 
 The lister reads the next list page while it looks up and queues the current one. A fetcher
 takes a permit before fetching a detail; the loader gives it back once the order is committed
-(or recorded as failed). With `batch_size` permits, at most one batch of fetched details is
-ever uncommitted: that is all a crash can cost. Nothing grows with the number of orders: at
-most two list pages, the queues and one batch are held (bench/scale.py measures it).
+(or recorded as failed). There are two batches' worth of permits: the fetchers fill the next
+batch while the loader writes one (with one batch's worth they would stop at every write), and
+at most two batches of fetched details are ever uncommitted: that is all a crash can cost.
+Nothing grows with the number of orders: at most two list pages, the queues and two batches are
+held (bench/scale.py measures it).
 """
 
 from __future__ import annotations
@@ -54,7 +56,7 @@ def utcnow() -> datetime:
 
 @dataclass(frozen=True)
 class SyncOptions:
-    batch_size: int = 100
+    batch_size: int = 200
     page_size: int = 1000
     lookback_days: int = 1
     timezone: str = "America/New_York"
@@ -301,9 +303,9 @@ class AccountSync:
     ) -> bool:
         n = self.options.concurrency
         fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None] = asyncio.Queue(n * 2)
-        # Unbounded, but never longer than batch_size: every item in it holds a permit.
+        # Unbounded, but never longer than the permits: every item in it holds one.
         load_q: asyncio.Queue[OrderRows | Touch | Failure | None] = asyncio.Queue()
-        permits = asyncio.Semaphore(self.options.batch_size)
+        permits = asyncio.Semaphore(2 * self.options.batch_size)
         list_error: list[str] = []
 
         async def lister() -> None:

@@ -234,7 +234,8 @@ class Transport:
                 body = await resp.read()
                 status = resp.status
                 content_type = resp.content_type
-                retry_after = _retry_after(resp.headers)
+                # Only a refusal carries a Retry-After worth parsing (dates are slow to parse).
+                retry_after = _retry_after(resp.headers) if status >= 300 else None
         except TimeoutError as exc:
             self.stats.record(operation, "timeout")
             raise TransientApiError(f"{operation}: timed out", operation=operation) from exc

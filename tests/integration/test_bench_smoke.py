@@ -3,7 +3,6 @@ with nothing changed, memory growing with the number of orders), never on timing
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -11,13 +10,6 @@ from pathlib import Path
 import pytest
 
 BENCH = Path(__file__).resolve().parents[2] / "bench"
-
-# Opt-in until bench/scale.py stops hanging: in one CI run its 5,000-order step sat idle (every
-# process asleep, every backend idle) until the 600 s timeout. SYNCER_BENCH_SMOKE=1 runs them.
-pytestmark = pytest.mark.skipif(
-    os.environ.get("SYNCER_BENCH_SMOKE") != "1",
-    reason="opt-in (SYNCER_BENCH_SMOKE=1) until bench/scale.py's hang is fixed",
-)
 
 
 def bench(script: str, admin_url: str, *args: str) -> str:
