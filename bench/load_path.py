@@ -9,10 +9,10 @@ then the same orders after `--changes` of them changed through the simulator's l
   loader   `syncer.loader.load_batch`: new orders COPYed straight in, known orders staged and
            merged (rows that stay the same are not written)
   replace  the previous path: headers staged and upserted, every child of the batch's orders
-           deleted and all COPYed again
+           deleted and all COPYed again (stage, delete, COPY)
   floor    one COPY per table of all rows (full only): the database's least work
 Batch sizes are compared for the loader. Printed with ratios to the loader at the default
-batch size (100).
+batch size (`common.BATCH_SIZE`).
 """
 
 from __future__ import annotations
@@ -134,11 +134,11 @@ async def main() -> None:
     rows = sum(o.row_count() for o in before)
     url = args.database_url
     out = [
-        await variant(url, "loader", loader.load_batch, before, after, 100),
-        await variant(url, "replace (stage, delete, COPY)", replace_batch, before, after, 100),
+        await variant(url, "loader", loader.load_batch, before, after, common.BATCH_SIZE),
+        await variant(url, "replace", replace_batch, before, after, common.BATCH_SIZE),
         await variant(url, "floor: one COPY per table", floor_load, before, after, 0),
     ]
-    for batch in (25, 50, 250, 500):
+    for batch in (50, 100, 400, 800):
         out.append(await variant(url, "loader", loader.load_batch, before, after,
                                  batch))  # fmt: skip
     base = out[0]

@@ -78,9 +78,15 @@ _LAST_CHANGED = HEADER_COLUMNS.index("last_changed")
 # parent table: a full sync's database time grew with the square of its size. Autovacuum
 # refreshes statistics within a minute or so; a bulk load outgrows them much faster, so the
 # sync analyzes the tables itself each time it has loaded as many orders as they held.
+# Only the key columns: that refreshes each table's size (what these plans need) and makes every
+# connection replan, at about a tenth of the cost of a full ANALYZE (measured on 20,000 orders:
+# 0.17 s against 1.5 s). The other columns' statistics are autovacuum's: an ANALYZE of some
+# columns does not reset its count of changed rows, so it still analyzes the tables fully.
 _PLANNER = "SET LOCAL random_page_cost = 1.1"
 ANALYZE_FROM = 500  # orders loaded before the first ANALYZE of a run into a small warehouse
-_ANALYZE = "ANALYZE " + ", ".join(f"{S}.{t.name}" for t in schema.DATA_TABLES)
+_ANALYZE = "ANALYZE " + ", ".join(
+    f"{S}.{t.name} ({', '.join(c.name for c in t.primary_key.columns)})" for t in schema.DATA_TABLES
+)
 _RELTUPLES = (
     f"SELECT greatest(reltuples, 0)::bigint FROM pg_class WHERE oid = '{S}.sales_orders'::regclass"
 )
