@@ -1,6 +1,6 @@
 """Full sync of N simulated orders against the floor, at 0 ms and 20 ms API latency.
 
-    python bench/full_sync.py [--orders 20000] [--quick] [--latency-ms 0 20]
+    python bench/full_sync.py [--orders 20000] [--quick] [--latency-ms 0 20] [--batch-size 200]
 
 For each latency, on a fresh simulator (its own process) and fresh databases, in one run:
   floor (a)  a bare aiohttp loop GETs every detail at the syncer's concurrency (the list is
@@ -12,6 +12,8 @@ max(a, b) (perfect overlap of fetching and writing) and, for reference, a + b (n
 """
 
 from __future__ import annotations
+
+from typing import Any
 
 import common
 from common import START, SimProcess, in_child
@@ -27,7 +29,8 @@ async def one_latency(args: object, latency_ms: float) -> list[list[object]]:
             copy = in_child(common.floor_copy, floor_db, sim.info)
         async with common.fresh_database(url, "sync") as db:
             hits0 = sim.call("detail_hits")
-            sync = in_child(common.sync_run, db, sim.info, START, common.BATCH_SIZE, sim=sim)
+            batch: int = args.batch_size  # type: ignore[attr-defined]
+            sync = in_child(common.sync_run, db, sim.info, START, batch, sim=sim)
             details = sim.call("detail_hits") - hits0
             rows = await common.table_rows(db)
     fetch_s = fetch.result["detail_seconds"]
@@ -48,19 +51,24 @@ async def one_latency(args: object, latency_ms: float) -> list[list[object]]:
     return rows_out
 
 
+def _extra(p: Any) -> None:
+    p.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20])
+    p.add_argument("--batch-size", type=int, default=common.BATCH_SIZE, help="sync_batch_size")
+
+
 async def main() -> None:
     args = common.arguments(
         __doc__ or "",
         orders=20_000,
         quick=2_000,
-        extra=lambda p: p.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20]),
+        extra=_extra,
     )
     out: list[list[object]] = []
     for latency in args.latency_ms:
         out.extend(await one_latency(args, latency))
     common.table(
         f"full sync of {args.orders:,} orders (one account, concurrency {common.CONCURRENCY}, "
-        f"batch {common.BATCH_SIZE})",
+        f"batch {args.batch_size})",
         out,
         [
             "",
