@@ -343,8 +343,7 @@ def create(
             f"{wait:g} s; look again later with `syncer api summary --po-number ...`"
         )
 
-    # Not retried: a create whose answer was lost may still have been accepted.
-    call(ctx, customer, run, retries=False)
+    call(ctx, customer, run)  # the client never repeats the create itself (see its docstring)
 
 
 async def _summaries(c: ScanSourceClient, customer: str, po_number: str) -> AsyncIterator[Any]:

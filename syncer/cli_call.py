@@ -85,7 +85,7 @@ def _settings(target: Target) -> Settings:
 
 @contextlib.asynccontextmanager
 async def open_client(
-    target: Target, customer: str | None, *, retries: bool = True
+    target: Target, customer: str | None
 ) -> AsyncIterator[tuple[ScanSourceClient, str]]:
     """A client for `customer` (default: the first configured or demo account)."""
     from syncer.auth import Credentials
@@ -93,7 +93,6 @@ async def open_client(
     from syncer.runtime import credentials_for
     from syncer.transport import Transport, make_session
 
-    attempts = 5 if retries else 1
     async with contextlib.AsyncExitStack() as stack:
         if target.sim:
             from syncer.sim import SimConfig, Simulator, run_simulator
@@ -138,7 +137,6 @@ async def open_client(
             scope=where[2],
             credentials=creds,
             timeout_seconds=timeout,
-            max_attempts=attempts,
         )
         yield ScanSourceClient(transport), customer
 
@@ -164,11 +162,9 @@ def call(
     ctx: typer.Context,
     customer: str | None,
     action: Callable[[ScanSourceClient, str], Awaitable[Any]],
-    *,
-    retries: bool = True,
 ) -> None:
     async def go() -> None:
-        async with open_client(ctx.obj, customer, retries=retries) as (client, number):
+        async with open_client(ctx.obj, customer) as (client, number):
             result = await action(client, number)
             if result is not None:
                 print_json(result)

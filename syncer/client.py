@@ -292,8 +292,9 @@ class ScanSourceClient:
         """Submit a PO. The API answers 202 with no order number: the order appears later,
         found with `list_orders`/`summary` by `po_number` (`syncer api create --wait` does so).
 
-        Not idempotent: if the answer is lost (timeout, 5xx) the order may exist anyway, so
-        look for the PO number before submitting it again."""
+        Not idempotent, so never retried after it may have reached the API: if the answer is
+        lost (timeout, 5xx) the order may exist anyway; look for the PO number before
+        submitting it again."""
         params = api_params(customer_number=customer_number)
         await self.transport.request(
             "createasync",
@@ -302,6 +303,7 @@ class ScanSourceClient:
             params=params,
             json_body=order.to_wire(),
             check_json=False,
+            repeatable=False,
         )
 
     async def cancel_order(self, customer_number: str, sales_order_number: str) -> CancelResult:

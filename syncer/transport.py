@@ -138,14 +138,20 @@ class Transport:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         check_json: bool = True,
+        repeatable: bool = True,
     ) -> bytes:
-        """The body of a successful response; a typed ApiError once retries are exhausted."""
+        """The body of a successful response; a typed ApiError once retries are exhausted.
+
+        `repeatable=False` for a call that must not be made twice once it may have reached the
+        API (placing an order): a timeout, a broken connection or a 5xx is raised at once, since
+        the API may have acted on it. A 429 or a stale token's 401 is still retried: those are
+        refusals, nothing was done."""
 
         async def send(token: str | None) -> bytes:
             assert token is not None
             return await self._send(operation, method, path, token, params, json_body, check_json)
 
-        return await self._attempts(operation, send, authenticated=True)
+        return await self._attempts(operation, send, authenticated=True, repeatable=repeatable)
 
     async def _attempts(
         self,
@@ -153,6 +159,7 @@ class Transport:
         send: Callable[[str | None], Awaitable[T]],
         *,
         authenticated: bool,
+        repeatable: bool = True,
     ) -> T:
         """Retry policy, decided by the error's class alone (errors.py)."""
         failures = throttles = rejections = 0
@@ -203,7 +210,7 @@ class Transport:
                         raise
                 except TransientApiError as exc:
                     failures += 1
-                    if failures >= self._max_attempts:
+                    if failures >= self._max_attempts or not repeatable:
                         raise
                     delay = full_jitter(failures, self._backoff_base, self._backoff_cap, self._rng)
                     log.debug("%s: %s; retry %d/%d in %.2f s",

@@ -17,6 +17,7 @@ from syncer.ratelimit import Limits, RateLimiter
 from syncer.sim import FaultConfig
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
+from tests.unit.test_api_orders import LABELS, po
 
 S = schema.SCHEMA
 Factory = Callable[..., Any]
@@ -253,3 +254,39 @@ async def test_a_call_throttled_too_many_times_gives_up_with_rate_limited(
 
     assert client.stats.calls[("list", "429")] == 3  # the first try and two more
     assert client.transport.limiter.congestion_events == 3
+
+
+async def test_placing_an_order_is_not_repeated_once_it_may_have_reached_the_api(
+    harness_factory: Factory,
+) -> None:
+    # A 5xx (or a timeout) leaves unknown whether the order was placed: a retry could place it
+    # twice. The caller gets the error and looks for the PO number (`syncer api create --wait`).
+    h = await resilient(harness_factory, orders=2, error_rate=1.0,
+                        only=frozenset({"createasync"}))  # fmt: skip
+    client = h.make_client(max_attempts=5)
+    customer = h.customers[0]
+
+    with pytest.raises(TransientApiError):
+        await client.create_order_async(customer, po("PO-LOST-1", (LABELS, 1)))
+
+    assert sum(n for (op, _), n in client.stats.calls.items() if op == "createasync") == 1
+    assert h.sim.faults.injected["error"] == 1
+    await client.list_page(customer)  # reads of the same client still go through
+
+
+async def test_placing_an_order_refused_with_a_429_is_retried_and_placed_once(
+    harness_factory: Factory,
+) -> None:
+    # A 429 is a refusal: nothing was done, so the create waits for Retry-After and goes again.
+    h = await resilient(harness_factory, orders=2, rate_limit=5.0, rate_limit_burst=1,
+                        retry_after_seconds=0.3)  # fmt: skip
+    client = h.make_client()
+    customer = h.customers[0]
+    await client.list_page(customer)  # takes the one request the bucket holds
+
+    await client.create_order_async(customer, po("PO-THROTTLED-1", (LABELS, 2)))
+
+    assert client.stats.calls[("createasync", "429")] >= 1
+    assert client.stats.calls[("createasync", "202")] == 1
+    h.clock.advance(h.sim.config.create_delay_seconds)
+    assert len(await client.summary(customer, po_number="PO-THROTTLED-1")) == 1
