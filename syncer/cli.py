@@ -125,8 +125,9 @@ def demo(
     ctx: typer.Context,
     orders: Annotated[int, typer.Option(help="Simulated orders per account (3 accounts).")] = 1000,
     data_dir: Annotated[
-        Path, typer.Option(help="Where the embedded Postgres keeps its data.")
-    ] = Path(".syncer/pgdata"),
+        Path | None,
+        typer.Option(help="Where the embedded Postgres keeps its data [default: embedded_db_dir]."),
+    ] = None,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
     config: ConfigOption = None,
 ) -> None:
@@ -134,6 +135,7 @@ def demo(
     from syncer.demo import run_demo
 
     settings = _settings(config)
+    data_dir = data_dir or settings.embedded_db_dir
     where = settings.database_url or f"an embedded Postgres in {data_dir}"
     out.print(f"Simulating {orders} orders × 3 accounts; loading into {where} …")
     report = _run(

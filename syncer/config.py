@@ -10,6 +10,7 @@ import json
 import os
 import re
 import tomllib
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
@@ -194,13 +195,19 @@ class Settings(BaseSettings):
         )
 
 
+# The file given to load_settings (--config), seen by the sources while it builds Settings;
+# not written into the environment, where it would outlive the call.
+_given_config: ContextVar[Path | None] = ContextVar("given_config", default=None)
+
+
 def _config_file_from_env() -> Path | None:
     path = os.environ.get("SYNCER_CONFIG_FILE")
     return Path(path) if path else None
 
 
 def _config_files() -> list[Path]:
-    return [p for p in (DEFAULT_CONFIG, _config_file_from_env()) if p and p.exists()]
+    named = _given_config.get() or _config_file_from_env()
+    return [p for p in (DEFAULT_CONFIG, named) if p and p.exists()]
 
 
 def _check_toml(files: list[Path]) -> None:
@@ -235,17 +242,19 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
     if config_file is not None:
         if not config_file.exists():
             raise ConfigError(f"config file not found: {config_file}")
-        os.environ["SYNCER_CONFIG_FILE"] = str(config_file)
     elif (named := _config_file_from_env()) is not None and not named.exists():
         raise ConfigError(f"SYNCER_CONFIG_FILE: config file not found: {named}")
-    _check_toml(_config_files())
+    given = _given_config.set(config_file)
     try:
+        _check_toml(_config_files())
         return Settings(**{**_secrets_from_files(), **overrides})
     except ValidationError as exc:
         raise ConfigError(_describe(exc)) from None
     except SettingsError as exc:  # e.g. a malformed TOML file or an env value that is not JSON
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
         raise ConfigError(f"invalid configuration: {exc}{cause}") from None
+    finally:
+        _given_config.reset(given)
 
 
 def _describe(exc: ValidationError) -> str:

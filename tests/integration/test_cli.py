@@ -45,8 +45,15 @@ async def test_demo_loads_the_simulated_orders_into_the_configured_database(
 
 
 @pytest.mark.slow
-def test_demo_runs_on_an_embedded_postgres_when_no_database_is_configured(tmp_path: Path) -> None:
-    done = run("demo", "--orders", "20", "--data-dir", str(tmp_path / "pg"))
+@pytest.mark.parametrize("where", ["--data-dir", "SYNCER_EMBEDDED_DB_DIR"])
+def test_demo_runs_on_an_embedded_postgres_when_no_database_is_configured(
+    tmp_path: Path, where: str
+) -> None:
+    data = str(tmp_path / "pg")
+    if where == "--data-dir":
+        done = run("demo", "--orders", "20", "--data-dir", data)
+    else:
+        done = run("demo", "--orders", "20", env={where: data})
 
     assert done.returncode == 0, done.stderr
     assert "embedded Postgres" in done.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -200,3 +201,14 @@ def test_mask_hides_every_secret_including_per_account_ones(
     assert mask(s)["accounts"][0]["client_secret"] == "**********"
     assert mask(s)["accounts"][0]["client_id"] == "other"  # not a secret: shown
     assert set(secret_values(s)) == set(secrets)
+
+
+def test_a_config_file_given_to_load_settings_is_not_left_in_the_environment(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.delenv("SYNCER_CONFIG_FILE", raising=False)
+    f = tmp_path / "prod.toml"
+    f.write_text("api_concurrency = 4\n")
+    assert load_settings(f).api_concurrency == 4
+    assert "SYNCER_CONFIG_FILE" not in os.environ
+    assert load_settings().api_concurrency == 16  # the next load does not see it
