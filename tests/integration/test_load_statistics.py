@@ -71,8 +71,13 @@ async def test_a_bulk_load_refreshes_table_sizes_from_the_key_columns_only(
                     f"SELECT reltuples FROM pg_class WHERE oid = '{S}.{t.name}'::regclass"
                 )
             ).scalar()
-            # Analyzed last after about 1,000 of the 1,200 orders (then 2,000 would be next).
-            assert estimate is not None and estimate >= 0.75 * count, (t.name, estimate, count)
+            # Never analyzed, it would be -1. Analyzed each time the warehouse doubled (from
+            # 500 orders): last after 1,000 or so of the 1,200 orders. Child rows are not spread
+            # evenly over the orders (open ones have schedule lines), so only the orders' own
+            # table is held to a share.
+            assert estimate is not None and estimate > 0, (t.name, estimate, count)
+            if t.name == "sales_orders":
+                assert estimate >= 0.75 * count, (estimate, count)
             analyzed = {
                 r[0]
                 for r in await conn.exec_driver_sql(
