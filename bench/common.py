@@ -30,10 +30,6 @@ from simproc import START, SimInfo, SimProcess, cpu_seconds
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 CONCURRENCY = 16  # the syncer's default api_concurrency, used by the bare loop too
 BATCH_SIZE = 200  # the syncer's default sync_batch_size
-# The simulator enforces no quota, and the syncer's limiter defaults to ScanSource's assumed one
-# (20 requests/s): left there, every benchmark would measure the quota, not the syncer (a
-# 5,000-order sync took four minutes and looked like a hang). Above anything the simulator serves.
-UNLIMITED_RATE = 10_000.0
 
 __all__ = ["START", "SimInfo", "SimProcess"]
 
@@ -183,23 +179,16 @@ def _warm() -> None:
 async def sync_run(db_url: str, info: SimInfo, now: datetime, batch_size: int) -> dict[str, Any]:
     """One real run of the syncer against the simulator: the production wiring (settings,
     runtime, transport, AccountSync) with the bench's clock."""
-    from pydantic import SecretStr
-
-    from syncer.config import Account, Settings
+    from syncer.config import Account, simulator_settings
     from syncer.runner import summary
     from syncer.runtime import open_runtime
     from syncer.sync import AccountSync
 
-    settings = Settings(
+    settings = simulator_settings(
+        info,
+        info,
         database_url=db_url,
-        api_base_url=info.base_url,
-        api_token_url=info.token_url,
-        api_scope=info.scope,
-        api_client_id=info.client_id,
-        api_client_secret=SecretStr(info.client_secret),
-        api_subscription_key=SecretStr(info.subscription_key),
         api_concurrency=CONCURRENCY,
-        api_rate_limit_per_second=UNLIMITED_RATE,
         api_rate_burst=CONCURRENCY,
         api_max_in_flight=CONCURRENCY,
         accounts=[Account(customer_number=info.customer)],
@@ -376,6 +365,14 @@ async def _backend_cpu(con: Any) -> float | None:
     except (psutil.NoSuchProcess, psutil.AccessDenied):
         return None
     return float(t.user + t.system)
+
+
+def exit_on(problems: Sequence[str]) -> None:
+    """Print what is grossly wrong and exit with status 1 (timings are never a problem)."""
+    for p in problems:
+        print(f"PROBLEM: {p}")
+    if problems:
+        sys.exit(1)
 
 
 def run(main: Callable[[], Awaitable[None]]) -> None:

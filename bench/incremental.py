@@ -12,7 +12,6 @@ Exit status 1 if the unchanged run made a detail call or the changed run fetched
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from typing import Any
 
@@ -78,10 +77,7 @@ async def main() -> None:
     print(f"  changed run ÷ full sync: {changed.wall / full.wall:.3f}x "
           f"(for {changed_n / n:.0%} of the orders)")  # fmt: skip
     print(f"  unchanged run: {none.extra['details']} detail calls, {none.wall:.2f} s")
-    for p in problems:
-        print(f"PROBLEM: {p}")
-    if problems:
-        sys.exit(1)
+    common.exit_on(problems)
 
 
 if __name__ == "__main__":

@@ -34,11 +34,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import asyncpg
-from pydantic import SecretStr
 from sqlalchemy.engine import make_url
 
 from syncer import db, schema
-from syncer.config import Account, Settings
+from syncer.config import Account, Settings, simulator_settings
 from syncer.runtime import open_runtime
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
 
@@ -136,14 +135,10 @@ async def one_sync(
         FakeClock(start),
     )
     async with run_simulator(sim) as running:
-        settings = Settings(
+        settings = simulator_settings(
+            running,
+            SUB,
             database_url=url,
-            api_base_url=running.base_url,
-            api_token_url=running.token_url,
-            api_scope=running.scope,
-            api_client_id=SUB.client_id,
-            api_client_secret=SecretStr(SUB.client_secret),
-            api_subscription_key=SecretStr(SUB.subscription_key),
             api_rate_limit_per_second=ceiling,
             api_rate_burst=burst,
             api_rate_decrease=DECREASE[0],

@@ -13,7 +13,6 @@ grew by more than `--max-rss-growth-mb` from the small size to the large — nev
 
 from __future__ import annotations
 
-import sys
 from datetime import timedelta
 from typing import Any
 
@@ -83,10 +82,7 @@ async def main() -> None:
     ]
     if growth > args.max_rss_growth_mb:
         problems.append(f"peak RSS grew by {growth:.0f} MB from {small:,} to {large:,} orders")
-    for p in problems:
-        print(f"PROBLEM: {p}")
-    if problems:
-        sys.exit(1)
+    common.exit_on(problems)
 
 
 if __name__ == "__main__":

@@ -12,7 +12,7 @@ import re
 import tomllib
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import (
     BaseModel,
@@ -235,6 +235,48 @@ def _secrets_from_files() -> dict[str, str]:
                     f"SYNCER_{name.upper()}_FILE: cannot read {path}: {exc.strerror}"
                 ) from exc
     return found
+
+
+class _ApiEndpoint(Protocol):
+    @property
+    def base_url(self) -> str: ...
+    @property
+    def token_url(self) -> str: ...
+    @property
+    def scope(self) -> str: ...
+
+
+class _ApiCredentials(Protocol):
+    @property
+    def client_id(self) -> str: ...
+    @property
+    def client_secret(self) -> str: ...
+    @property
+    def subscription_key(self) -> str: ...
+
+
+# The simulator enforces no quota unless a fault asks for one: a limiter set at ScanSource's
+# (the default) would make every demo and benchmark measure the quota, not the syncer.
+SIMULATOR_RATE = 10_000.0
+
+
+def simulator_settings(
+    api: _ApiEndpoint, credentials: _ApiCredentials, **overrides: Any
+) -> Settings:
+    """Settings for a running simulator (a `RunningSim`, or the benchmarks' `SimInfo`) and one
+    of its subscriptions; the rate limiter out of the way unless `overrides` sets it."""
+    return Settings(
+        **{
+            "api_base_url": api.base_url,
+            "api_token_url": api.token_url,
+            "api_scope": api.scope,
+            "api_client_id": credentials.client_id,
+            "api_client_secret": SecretStr(credentials.client_secret),
+            "api_subscription_key": SecretStr(credentials.subscription_key),
+            "api_rate_limit_per_second": SIMULATOR_RATE,
+            **overrides,
+        }
+    )
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:

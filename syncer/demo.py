@@ -8,10 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from pydantic import SecretStr
-
 from syncer import db, loader, schema
-from syncer.config import Account, Settings
+from syncer.config import Account, simulator_settings
 from syncer.redact import Redactor
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Simulator, run_simulator
@@ -51,18 +49,12 @@ async def run_demo(
     sim = Simulator(SimConfig(seed=seed, orders_per_account=orders_per_account))
     sub = sim.config.subscriptions[0]
     async with run_simulator(sim) as running:
-        settings = Settings(
+        settings = simulator_settings(
+            running,
+            sub,
             database_url=database_url,
             embedded_db_dir=embedded_dir,
-            api_base_url=running.base_url,
-            api_token_url=running.token_url,
-            api_scope=running.scope,
-            api_client_id=sub.client_id,
-            api_client_secret=SecretStr(sub.client_secret),
-            api_subscription_key=SecretStr(sub.subscription_key),
             accounts=[Account(customer_number=n) for n in sub.customer_numbers],
-            # The in-process simulator has no quota: let the demo go as fast as it can.
-            api_rate_limit_per_second=10_000.0,
             api_rate_burst=100,
         )
         async with open_runtime(settings, redactor=redactor) as rt:

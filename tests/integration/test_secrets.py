@@ -15,7 +15,7 @@ from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import schema
-from syncer.config import Account, Settings
+from syncer.config import Account, simulator_settings
 from syncer.redact import Redactor, install
 from syncer.runner import summary as result_summary
 from syncer.runtime import open_runtime
@@ -76,14 +76,10 @@ async def test_no_secret_or_token_appears_in_logs_errors_or_tables(
     )
     redactor = Redactor()
     async with run_simulator(sim) as running:
-        settings = Settings(
+        settings = simulator_settings(
+            running,
+            SUB,
             database_url=database_url,
-            api_base_url=running.base_url,
-            api_token_url=running.token_url,
-            api_scope=running.scope,
-            api_client_id=SUB.client_id,
-            api_client_secret=SecretStr(SUB.client_secret),
-            api_subscription_key=SecretStr(SUB.subscription_key),
             api_rate_limit_per_second=2000.0,
             api_max_attempts=2,  # so that some details fail for good: 5xx into sync_failures
             api_backoff_base_seconds=0.01,
