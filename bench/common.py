@@ -27,9 +27,14 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from simproc import START, SimInfo, SimProcess, cpu_seconds
 
+from syncer.config import Settings
+
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
-CONCURRENCY = 16  # the syncer's default api_concurrency, used by the bare loop too
-BATCH_SIZE = 200  # the syncer's default sync_batch_size
+# The syncer's defaults, which the benchmarks measure unless told otherwise (the bare loop runs
+# at the same concurrency).
+CONCURRENCY: int = Settings.model_fields["api_concurrency"].default
+BATCH_SIZE: int = Settings.model_fields["sync_batch_size"].default
+WRITERS: int = Settings.model_fields["sync_writers"].default
 
 __all__ = ["START", "SimInfo", "SimProcess"]
 
@@ -176,7 +181,9 @@ def _warm() -> None:
 # -- what is measured -----------------------------------------------------------------------
 
 
-async def sync_run(db_url: str, info: SimInfo, now: datetime, batch_size: int) -> dict[str, Any]:
+async def sync_run(
+    db_url: str, info: SimInfo, now: datetime, batch_size: int, writers: int = WRITERS
+) -> dict[str, Any]:
     """One real run of the syncer against the simulator: the production wiring (settings,
     runtime, transport, AccountSync) with the bench's clock."""
     from syncer.config import Account, simulator_settings
@@ -193,6 +200,7 @@ async def sync_run(db_url: str, info: SimInfo, now: datetime, batch_size: int) -
         api_max_in_flight=CONCURRENCY,
         accounts=[Account(customer_number=info.customer)],
         sync_batch_size=batch_size,
+        sync_writers=writers,
     )
     async with open_runtime(settings) as rt:
         client = rt.clients[info.customer]

@@ -1,6 +1,7 @@
 """Full sync of N simulated orders against the floor, at 0 ms and 20 ms API latency.
 
     python bench/full_sync.py [--orders 20000] [--quick] [--latency-ms 0 20] [--batch-size 200]
+                                [--writers 2]
 
 For each latency, on a fresh simulator (its own process) and fresh databases, in one run:
   floor (a)  a bare aiohttp loop GETs every detail at the syncer's concurrency (the list is
@@ -33,7 +34,8 @@ async def one_latency(args: object, latency_ms: float) -> tuple[list[list[object
         async with common.fresh_database(url, "sync") as db:
             hits0 = sim.call("detail_hits")
             batch: int = args.batch_size  # type: ignore[attr-defined]
-            sync = in_child(common.sync_run, db, sim.info, START, batch, sim=sim)
+            writers: int = args.writers  # type: ignore[attr-defined]
+            sync = in_child(common.sync_run, db, sim.info, START, batch, writers, sim=sim)
             details = sim.call("detail_hits") - hits0
             rows = await common.table_rows(db)
     fetch_s = fetch.result["detail_seconds"]
@@ -64,6 +66,7 @@ async def one_latency(args: object, latency_ms: float) -> tuple[list[list[object
 def _extra(p: Any) -> None:
     p.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20])
     p.add_argument("--batch-size", type=int, default=common.BATCH_SIZE, help="sync_batch_size")
+    p.add_argument("--writers", type=int, default=common.WRITERS, help="sync_writers")
 
 
 async def main() -> None:
@@ -81,7 +84,7 @@ async def main() -> None:
         notes.append(note)
     common.table(
         f"full sync of {args.orders:,} orders (one account, concurrency {common.CONCURRENCY}, "
-        f"batch {args.batch_size})",
+        f"batch {args.batch_size}, {args.writers} writers)",
         out,
         [
             "",

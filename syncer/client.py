@@ -27,7 +27,7 @@ from syncer.api_models import (
 )
 from syncer.errors import TransientApiError
 from syncer.models import SalesOrderDetail, parse_detail
-from syncer.transport import ApiStats, Transport, parse_json
+from syncer.transport import ApiStats, Transport
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (reference §5)
@@ -113,8 +113,7 @@ class ScanSourceClient:
         params = api_params(
             customer_number=customer_number, page=page, page_size=page_size, **filters
         )
-        body = await self.transport.request("list", "GET", "/list", params=params)
-        rows = parse_json(body, "list")
+        _, rows = await self.transport.request_json("list", "GET", "/list", params=params)
         if not isinstance(rows, list):
             raise TransientApiError("list answered with a non-array body", operation="list")
         return rows
@@ -157,9 +156,8 @@ class ScanSourceClient:
             sales_order_number=sales_order_number,
             exclude_serial_tracking=exclude_serial_tracking,
         )
-        body = await self.transport.request("detail", "GET", "/detail", params=params)
-        # A broken body is transient: decode it here, where it is retried.
-        return body, parse_json(body, "detail")
+        # Decoded where it is received: a broken body is transient, and retried.
+        return await self.transport.request_json("detail", "GET", "/detail", params=params)
 
     # -- typed operations ---------------------------------------------------------------------
 
@@ -200,8 +198,8 @@ class ScanSourceClient:
         params = api_params(
             customer_number=customer_number, page=page, page_size=page_size, **filters
         )
-        body = await self.transport.request("summary", "GET", "/summary", params=params)
-        return parse_rows(OrderSummary, parse_json(body, "summary"), "summary")
+        _, data = await self.transport.request_json("summary", "GET", "/summary", params=params)
+        return parse_rows(OrderSummary, data, "summary")
 
     def iter_summary(
         self,
@@ -222,10 +220,10 @@ class ScanSourceClient:
         *,
         exclude_serial_tracking: bool = False,
     ) -> SalesOrderDetail:
-        body = await self.detail_bytes(
+        _, data = await self.detail_json(
             customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
         )
-        return parse_detail(parse_json(body, "detail"))
+        return parse_detail(data)
 
     async def serials(
         self,
@@ -238,8 +236,8 @@ class ScanSourceClient:
         params = api_params(
             customer_number=customer_number, page=page, page_size=page_size, **filters
         )
-        body = await self.transport.request("serials", "GET", "/serials", params=params)
-        return parse_rows(SerialInfo, parse_json(body, "serials"), "serials")
+        _, data = await self.transport.request_json("serials", "GET", "/serials", params=params)
+        return parse_rows(SerialInfo, data, "serials")
 
     def iter_serials(
         self,
@@ -268,25 +266,25 @@ class ScanSourceClient:
             sales_order_number=list(sales_order_numbers) or None,
             po_number=list(po_numbers) or None,
         )
-        body = await self.transport.request("tracking", "GET", "/tracking", params=params)
-        return parse_model(TrackingResponse, parse_json(body, "tracking"), "tracking")
+        _, data = await self.transport.request_json("tracking", "GET", "/tracking", params=params)
+        return parse_model(TrackingResponse, data, "tracking")
 
     async def ship_quote(
         self, customer_number: str, request: ShipQuoteRequest
     ) -> ShipQuoteResponse:
         params = api_params(customer_number=customer_number)
-        body = await self.transport.request(
+        _, data = await self.transport.request_json(
             "shipquote", "POST", "/shipquote", params=params, json_body=request.to_wire()
         )
-        return parse_model(ShipQuoteResponse, parse_json(body, "shipquote"), "shipquote")
+        return parse_model(ShipQuoteResponse, data, "shipquote")
 
     async def vrd(self, customer_number: str, request: VrdRequest) -> VrdResponse:
         """Which vendor-required fields the items need before they can be ordered."""
         params = api_params(customer_number=customer_number)
-        body = await self.transport.request(
+        _, data = await self.transport.request_json(
             "vrd", "POST", "/vrd", params=params, json_body=request.to_wire()
         )
-        return parse_model(VrdResponse, parse_json(body, "vrd"), "vrd")
+        return parse_model(VrdResponse, data, "vrd")
 
     async def create_order_async(self, customer_number: str, order: PurchaseOrder) -> None:
         """Submit a PO. The API answers 202 with no order number: the order appears later,
@@ -309,8 +307,8 @@ class ScanSourceClient:
     async def cancel_order(self, customer_number: str, sales_order_number: str) -> CancelResult:
         """Ask to cancel; `result.cancelled` says whether it was (never once anything shipped)."""
         params = api_params(customer_number=customer_number, sales_order_number=sales_order_number)
-        body = await self.transport.request("cancel", "DELETE", "/cancel", params=params)
-        return parse_model(CancelResult, parse_json(body, "cancel"), "cancel")
+        _, data = await self.transport.request_json("cancel", "DELETE", "/cancel", params=params)
+        return parse_model(CancelResult, data, "cancel")
 
 
 async def _pages(

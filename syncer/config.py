@@ -88,6 +88,7 @@ class Settings(BaseSettings):
     accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)
 
     sync_batch_size: int = Field(default=200, ge=1, le=10_000)
+    sync_writers: int = Field(default=2, ge=1, le=16)
     sync_page_size: int = Field(default=1000, ge=1, le=1000)
     sync_lookback_days: int = Field(default=1, ge=0, le=3650)
     sync_timezone: str = "America/New_York"

@@ -3,15 +3,17 @@
 The only module that sees the client, the rows and the loader together. Stages overlap through
 queues, so the API is not idle while the database writes, and the work in flight is bounded:
 
-    lister ──fetch_q──▶ N fetchers ──load_q──▶ loader (one transaction per batch)
+    lister ──fetch_q──▶ N fetchers ──load_q × W──▶ W writers (one transaction per batch each)
 
 The lister reads the next list page while it looks up and queues the current one. A fetcher
-takes a permit before fetching a detail; the loader gives it back once the order is committed
-(or recorded as failed). There are two batches' worth of permits: the fetchers fill the next
-batch while the loader writes one (with one batch's worth they would stop at every write), and
-at most two batches of fetched details are ever uncommitted: that is all a crash can cost.
-Nothing grows with the number of orders: at most two list pages, the queues and two batches are
-held (bench/scale.py measures it).
+takes a permit before fetching a detail; the writer gives it back once the order is committed
+(or recorded as failed). There are two batches' worth of permits per writer: the fetchers fill
+each writer's next batch while it writes one (with fewer they would stop at every write), and at
+most 2 × W batches of fetched details are ever uncommitted: that is all a crash can cost. Writers
+work on separate connections, so the database checks and indexes one batch while the next is
+being encoded and sent; each order always goes to the same writer, so two transactions never
+hold the same order. Nothing grows with the number of orders: at most two list pages, the queues
+and 2 × W batches are held (bench/scale.py measures it).
 """
 
 from __future__ import annotations
@@ -43,6 +45,7 @@ from syncer.transport import ApiStats, run_stats
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+LoadQueue = asyncio.Queue[OrderRows | Touch | Failure | None]
 Clock = Callable[[], datetime]
 Window = tuple[date | None, date]
 S = "scansource"
@@ -62,6 +65,7 @@ class SyncOptions:
     timezone: str = "America/New_York"
     safety_margin_seconds: int = 120
     concurrency: int = 16
+    writers: int = 2
     wait_for_lock: bool = False
 
 
@@ -301,11 +305,11 @@ class AccountSync:
     async def _pipeline(
         self, result: RunResult, windows: list[Window], retry: list[str], force: bool
     ) -> bool:
-        n = self.options.concurrency
+        n, writers = self.options.concurrency, self.options.writers
         fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None] = asyncio.Queue(n * 2)
-        # Unbounded, but never longer than the permits: every item in it holds one.
-        load_q: asyncio.Queue[OrderRows | Touch | Failure | None] = asyncio.Queue()
-        permits = asyncio.Semaphore(2 * self.options.batch_size)
+        # Unbounded, but never longer than the permits: every item in them holds one.
+        load_qs: list[LoadQueue] = [asyncio.Queue() for _ in range(writers)]
+        permits = asyncio.Semaphore(2 * writers * self.options.batch_size)
         list_error: list[str] = []
 
         async def lister() -> None:
@@ -323,13 +327,15 @@ class AccountSync:
         async def fetchers() -> None:
             async with asyncio.TaskGroup() as tg:
                 for _ in range(n):
-                    tg.create_task(self._fetcher(fetch_q, load_q, permits))
-            await load_q.put(None)
+                    tg.create_task(self._fetcher(fetch_q, load_qs, permits))
+            for load_q in load_qs:
+                await load_q.put(None)
 
         async with asyncio.TaskGroup() as tg:
             tg.create_task(lister())
             tg.create_task(fetchers())
-            tg.create_task(self._loader(load_q, permits, result))
+            for load_q in load_qs:
+                tg.create_task(self._writer(load_q, permits, result))
         if list_error:
             result.error = f"listing failed: {list_error[0]}"
             return False
@@ -408,12 +414,14 @@ class AccountSync:
     async def _fetcher(
         self,
         fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
-        load_q: asyncio.Queue[OrderRows | Touch | Failure | None],
+        load_qs: list[LoadQueue],
         permits: asyncio.Semaphore,
     ) -> None:
         while (item := await fetch_q.get()) is not None:
             await permits.acquire()
-            await load_q.put(await self._fetch_one(*item))
+            fetched = await self._fetch_one(*item)
+            # An order listed twice in a run must not be in two writers' transactions at once.
+            await load_qs[hash(fetched.sales_order_number) % len(load_qs)].put(fetched)
 
     async def _fetch_one(
         self, listed: OrderListRow, held_hash: str | None
@@ -432,9 +440,9 @@ class AccountSync:
             return Touch(order_no, listed.last_changed, listed.date_entered, fetched_at)
         return rows
 
-    async def _loader(
+    async def _writer(
         self,
-        load_q: asyncio.Queue[OrderRows | Touch | Failure | None],
+        load_q: LoadQueue,
         permits: asyncio.Semaphore,
         result: RunResult,
     ) -> None:
@@ -477,9 +485,10 @@ class AccountSync:
             await loader.record_failures(con, self.account, failures)
             self._loaded_since += len(batch)
             if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
-                await loader.analyze(con)
+                # Counted before the ANALYZE, so that the other writers do not start one too.
                 self._analyzed_at += self._loaded_since
                 self._loaded_since = 0
+                await loader.analyze(con)
         counts.failed += len(failures)
         for f in failures:
             log.warning("account %s order %s failed at %s: %s",

@@ -149,9 +149,33 @@ class Transport:
 
         async def send(token: str | None) -> bytes:
             assert token is not None
-            return await self._send(operation, method, path, token, params, json_body, check_json)
+            body, _ = await self._send(
+                operation, method, path, token, params, json_body, check_json
+            )
+            return body
 
         return await self._attempts(operation, send, authenticated=True, repeatable=repeatable)
+
+    async def request_json(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        json_body: Any = None,
+    ) -> tuple[bytes, Any]:
+        """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
+        is empty or not JSON is transient, and retried."""
+
+        async def send(token: str | None) -> tuple[bytes, Any]:
+            assert token is not None
+            body, data = await self._send(operation, method, path, token, params, json_body, True)
+            if not body:
+                raise TransientApiError(f"{operation}: empty body", operation=operation)
+            return body, data
+
+        return await self._attempts(operation, send, authenticated=True)
 
     async def _attempts(
         self,
@@ -226,7 +250,7 @@ class Transport:
         params: Mapping[str, str] | None,
         json_body: Any,
         check_json: bool,
-    ) -> bytes:
+    ) -> tuple[bytes, Any]:
         headers = {
             "Ocp-Apim-Subscription-Key": self._credentials.subscription_key.get_secret_value(),
             "Authorization": f"Bearer {token}",
@@ -252,15 +276,16 @@ class Transport:
                 f"{operation}: {type(exc).__name__}", operation=operation
             ) from exc
         self.stats.record(operation, status)
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        log.debug(
-            "%s %s %s%s → %s (%d bytes, %.0f ms)",
-            *(operation, method, path, _query(params), status, len(body), elapsed_ms),
-        )
+        if log.isEnabledFor(logging.DEBUG):  # the line is built for every call otherwise
+            elapsed_ms = (time.perf_counter() - started) * 1000
+            log.debug(
+                "%s %s %s%s → %s (%d bytes, %.0f ms)",
+                *(operation, method, path, _query(params), status, len(body), elapsed_ms),
+            )
         if status < 300:
             if check_json and body:
-                check_json_body(operation, status, content_type, body)
-            return body
+                return body, check_json_body(operation, status, content_type, body)
+            return body, None
         raise self._error_for(operation, status, body, retry_after)
 
     async def _fetch_token(self) -> tuple[str, float]:

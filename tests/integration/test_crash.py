@@ -1,6 +1,6 @@
 """Crash safety: a sync process killed with SIGKILL at random moments, restarted each time,
-ends with the warehouse equal to the ground truth, and each restart re-fetches at most two batches
-of details per account."""
+ends with the warehouse equal to the ground truth, and each restart re-fetches at most
+two batches of details per writer and account."""
 
 from __future__ import annotations
 
@@ -20,7 +20,9 @@ from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
 BATCH = 25
-MAX_WASTE = 2 * BATCH  # per account: the batch being written and the one fetched meanwhile
+WRITERS = 2
+# Per account: the batch each writer writes and the one fetched for it meanwhile.
+MAX_WASTE = 2 * WRITERS * BATCH
 
 
 def sync_env(h: SimHarness, database_url: str) -> dict[str, str]:
@@ -37,6 +39,7 @@ def sync_env(h: SimHarness, database_url: str) -> dict[str, str]:
         "SYNCER_API_SUBSCRIPTION_KEY": sub.subscription_key,
         "SYNCER_ACCOUNTS": ",".join(sub.customer_numbers),
         "SYNCER_SYNC_BATCH_SIZE": str(BATCH),
+        "SYNCER_SYNC_WRITERS": str(WRITERS),
         "SYNCER_API_CONCURRENCY": "4",
     }
 

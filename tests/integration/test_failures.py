@@ -231,3 +231,28 @@ async def test_a_second_instance_skips_an_account_another_is_syncing(harness: Si
         await other.execute("SELECT pg_advisory_unlock($1)", lock_key(customer))
     result = await waiting
     assert result.outcome == "succeeded" and result.counts.loaded == 120
+
+
+async def test_an_order_fetched_twice_in_one_run_with_several_writers_is_loaded_once(
+    harness: SimHarness,
+) -> None:
+    """Orders that failed are fetched again first, and a forced backfill of everything lists them
+    once more: each is fetched twice in one run, here with four writers. Every order ends loaded
+    once, nothing is recorded as failed, and the warehouse equals the truth."""
+    customer = harness.customers[0]
+    twice = harness.sim.order_numbers(customer)[:12]
+    for number in twice:
+        harness.sim.detail_overrides[number] = (404, b'{"message":"not yet"}')
+    sync = harness.account_sync(customer, batch_size=2, writers=4)
+    first = await sync.run()
+    assert first.counts.failed == len(twice)
+    harness.sim.detail_overrides.clear()
+    harness.clock.advance(600)
+
+    second = await sync.run(window=(None, START.date()), kind="backfill", force=True)
+
+    assert second.outcome == "succeeded"
+    assert second.counts.fetched == 120 + len(twice)
+    assert second.counts.failed == 0
+    assert await rows(harness, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
+    await assert_matches_truth(harness.engine, harness.sim, customer)

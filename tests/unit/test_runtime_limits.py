@@ -1,12 +1,15 @@
-"""The runtime builds one rate limiter per subscription key and shares it between clients."""
+"""The runtime builds one rate limiter per subscription key and shares it between clients, and
+runs the cyclic garbage collector less often while it is open."""
 
 from __future__ import annotations
+
+import gc
 
 from pydantic import SecretStr
 
 from syncer.config import Account, Settings
 from syncer.redact import Redactor
-from syncer.runtime import open_runtime
+from syncer.runtime import GC_THRESHOLD, open_runtime
 
 
 async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None:
@@ -39,3 +42,21 @@ async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None
         assert rt.clients["1"].transport.redactor is redactor
     for secret in ("secret-a-123", "secret-b-123", "key-one-123", "key-two-123"):
         assert secret in redactor
+
+
+async def test_the_runtime_collects_less_often_while_open_and_restores_the_threshold() -> None:
+    settings = Settings(
+        database_url="postgresql://nobody@127.0.0.1:1/none",  # never connected to here
+        api_client_id="client-a",
+        api_client_secret=SecretStr("secret-a-123"),
+        api_subscription_key=SecretStr("key-one-123"),
+        accounts=[Account(customer_number="1")],
+    )
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)  # CPython's default
+        async with open_runtime(settings):
+            assert gc.get_threshold() == (GC_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
