@@ -35,6 +35,7 @@ async def one_latency(args: object, latency_ms: float) -> tuple[list[list[object
             hits0 = sim.call("detail_hits")
             batch: int = args.batch_size  # type: ignore[attr-defined]
             writers: int = args.writers  # type: ignore[attr-defined]
+            await common.checkpoint(db)  # as before floor (b): each write starts clean
             sync = in_child(common.sync_run, db, sim.info, START, batch, writers, sim=sim)
             details = sim.call("detail_hits") - hits0
             rows = await common.table_rows(db)

@@ -37,10 +37,11 @@ async def main() -> None:
     with SimProcess(orders=n) as sim:
         async with common.fresh_database(args.database_url, "incr") as db:
 
-            def run(label: str, minutes: int) -> common.Measured:
+            async def run(label: str, minutes: int) -> common.Measured:
                 now = START + timedelta(minutes=minutes)
                 sim.call("set_clock", now)
                 hits0 = sim.call("detail_hits")
+                await common.checkpoint(db)  # each run writes its own pages only
                 m = in_child(common.sync_run, db, sim.info, now, common.BATCH_SIZE, sim=sim)
                 m.extra["details"] = sim.call("detail_hits") - hits0
                 r = m.result
@@ -49,13 +50,13 @@ async def main() -> None:
                             m.peak_rss_mb])  # fmt: skip
                 return m
 
-            full = run("full sync", 5)
-            none = run("nothing changed", 15)
+            full = await run("full sync", 5)
+            none = await run("nothing changed", 15)
             if none.extra["details"] != 0:
                 problems.append(f"the unchanged run made {none.extra['details']} detail calls")
             sim.call("set_clock", START + timedelta(minutes=20))
             kinds, numbers = sim.call("change", changed_n, 7)
-            changed = run(f"{changed_n:,} changed", 30)
+            changed = await run(f"{changed_n:,} changed", 30)
             if changed.extra["details"] != len(numbers):
                 problems.append(
                     f"the changed run made {changed.extra['details']} detail calls for "

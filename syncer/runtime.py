@@ -6,8 +6,7 @@ it here."""
 from __future__ import annotations
 
 import contextlib
-import gc
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.auth import Credentials
 from syncer.client import ScanSourceClient
+from syncer.collector import fewer_collections
 from syncer.config import Account, Settings
 from syncer.db import create_engine, embedded_postgres
 from syncer.errors import ConfigError
@@ -99,25 +99,6 @@ def limits_from(settings: Settings) -> Limits:
         default_retry_after=settings.api_retry_after_default_seconds,
         max_retry_after=max(300.0, settings.api_retry_after_default_seconds),
     )
-
-
-# A sync allocates millions of short-lived objects (decoded JSON, models, rows), nearly all freed
-# by reference counting. At CPython's default threshold (700) the cyclic collector still ran about
-# 2,400 times in a 20,000-order full sync, its full passes walking every long-lived object of the
-# libraries: 1.6 of the syncer's 14 CPU seconds (bench/full_sync.py). Cyclic garbage (tracebacks,
-# futures) still triggers a collection once this many container objects have accumulated.
-GC_THRESHOLD = 50_000
-
-
-@contextlib.contextmanager
-def fewer_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
-    """Raise the collector's first threshold for the runtime's life; restore it afterwards."""
-    before = gc.get_threshold()
-    gc.set_threshold(max(threshold, before[0]), *before[1:])
-    try:
-        yield
-    finally:
-        gc.set_threshold(*before)
 
 
 @contextlib.asynccontextmanager

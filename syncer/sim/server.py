@@ -9,6 +9,7 @@ from dataclasses import dataclass
 
 from aiohttp import web
 
+from syncer.collector import fewer_collections
 from syncer.sim.app import BASE_PATH
 from syncer.sim.simulator import Simulator
 from syncer.sim.tokens import SCOPE, TENANT
@@ -32,18 +33,19 @@ async def run_simulator(
     runner = web.AppRunner(sim.app(), access_log=None)
     await runner.setup()
     try:
-        site = web.TCPSite(runner, host, port)
-        await site.start()
-        bound = runner.addresses[0][1]
-        root = f"http://{host}:{bound}"
-        yield RunningSim(
-            sim=sim,
-            host=host,
-            port=bound,
-            base_url=root + BASE_PATH,
-            token_url=f"{root}/{TENANT}/oauth2/v2.0/token",
-            scope=SCOPE,
-        )
+        with fewer_collections():  # for the server's life, as in the syncer's runtime
+            site = web.TCPSite(runner, host, port)
+            await site.start()
+            bound = runner.addresses[0][1]
+            root = f"http://{host}:{bound}"
+            yield RunningSim(
+                sim=sim,
+                host=host,
+                port=bound,
+                base_url=root + BASE_PATH,
+                token_url=f"{root}/{TENANT}/oauth2/v2.0/token",
+                scope=SCOPE,
+            )
     finally:
         await runner.cleanup()
 

@@ -1,5 +1,5 @@
-"""The runtime builds one rate limiter per subscription key and shares it between clients, and
-runs the cyclic garbage collector less often while it is open."""
+"""The runtime builds one rate limiter per subscription key and shares it between clients; it and
+the simulator run the cyclic garbage collector less often while they are open."""
 
 from __future__ import annotations
 
@@ -7,9 +7,12 @@ import gc
 
 from pydantic import SecretStr
 
+from syncer.collector import GC_THRESHOLD
 from syncer.config import Account, Settings
 from syncer.redact import Redactor
-from syncer.runtime import GC_THRESHOLD, open_runtime
+from syncer.runtime import open_runtime
+from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
+from tests.unit.apiharness import START
 
 
 async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None:
@@ -56,6 +59,18 @@ async def test_the_runtime_collects_less_often_while_open_and_restores_the_thres
     try:
         gc.set_threshold(700, 10, 10)  # CPython's default
         async with open_runtime(settings):
+            assert gc.get_threshold() == (GC_THRESHOLD, 10, 10)
+        assert gc.get_threshold() == (700, 10, 10)
+    finally:
+        gc.set_threshold(*before)
+
+
+async def test_the_simulator_collects_less_often_while_it_serves() -> None:
+    before = gc.get_threshold()
+    try:
+        gc.set_threshold(700, 10, 10)
+        sim = Simulator(SimConfig(orders_per_account=1), FakeClock(START))
+        async with run_simulator(sim):
             assert gc.get_threshold() == (GC_THRESHOLD, 10, 10)
         assert gc.get_threshold() == (700, 10, 10)
     finally:
