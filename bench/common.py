@@ -201,6 +201,7 @@ async def sync_run(
         accounts=[Account(customer_number=info.customer)],
         sync_batch_size=batch_size,
         sync_writers=writers,
+        db_pool_size=max(5, writers + 2),  # a run holds up to writers + 2 connections
     )
     async with open_runtime(settings) as rt:
         client = rt.clients[info.customer]
@@ -364,9 +365,10 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
 
 
 async def checkpoint(url: str) -> None:
-    """Write every dirty page and start a fresh WAL segment run, so that a measured write does
-    not pay for the previous one's (its flushing, and the full-page images that follow a
-    checkpoint). Skipped when the role may not (CHECKPOINT needs superuser or pg_checkpoint)."""
+    """Write every dirty page now, so that neither the previous write's pages nor a checkpoint
+    it made due land inside the next measurement: every measured write starts just after a
+    checkpoint (and pays the full-page images that follow one, as a poll in production does).
+    Skipped when the role may not (CHECKPOINT needs superuser or pg_checkpoint)."""
     import asyncpg
 
     con = await asyncpg.connect(_plain(url))

@@ -98,6 +98,7 @@ def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
 
 
 async def measure(con: Any, write: Any, orders: list[OrderRows], batch: int) -> tuple[float, float]:
+    await con.execute("CHECKPOINT")  # see common.checkpoint
     proc = psutil.Process(await con.fetchval("SELECT pg_backend_pid()"))
     c0, t0 = sum(proc.cpu_times()[:2]), time.perf_counter()
     held, since = await loader.held_orders(con), 0

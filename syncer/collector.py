@@ -19,9 +19,11 @@ GC_THRESHOLD = 50_000
 
 @contextlib.contextmanager
 def fewer_collections(threshold: int = GC_THRESHOLD) -> Iterator[None]:
-    """Raise the collector's first threshold for the block; restore it afterwards."""
+    """Raise the collector's first threshold for the block; restore it afterwards. A threshold
+    of 0 (automatic collection off) stays off."""
     before = gc.get_threshold()
-    gc.set_threshold(max(threshold, before[0]), *before[1:])
+    if before[0]:
+        gc.set_threshold(max(threshold, before[0]), *before[1:])
     try:
         yield
     finally:

@@ -45,6 +45,7 @@ from syncer.transport import ApiStats, run_stats
 log = logging.getLogger(__name__)
 
 T = TypeVar("T")
+FetchQueue = asyncio.Queue[tuple[OrderListRow, str | None] | None]
 LoadQueue = asyncio.Queue[OrderRows | Touch | Failure | None]
 Clock = Callable[[], datetime]
 Window = tuple[date | None, date]
@@ -147,6 +148,13 @@ async def read_ahead(pages: AsyncIterator[T]) -> AsyncGenerator[T, None]:
             pending.exception()  # a failure nobody waits for any more: retrieved, not logged
 
 
+def writer_of(sales_order_number: str, writers: int) -> int:
+    """The writer that takes this order: always the same one (and the same in every process,
+    unlike hash()), so that an order listed twice in a run is never in two transactions at once
+    (they would wait on each other's keys, and two such orders crossed would deadlock)."""
+    return zlib.crc32(sales_order_number.encode()) % writers
+
+
 def lock_key(account: str) -> int:
     """A stable key for the account's advisory lock."""
     return zlib.crc32(f"scansource-syncer:{account}".encode()) | (1 << 40)
@@ -241,7 +249,7 @@ class AccountSync:
             if complete and result.kind == "sync":
                 await self._advance(run_started_at)
         except asyncio.CancelledError:
-            # Shutdown: the open batch rolled back; the next run picks up from the watermark.
+            # Shutdown: the open batches rolled back; the next run picks up from the watermark.
             result.outcome = "cancelled"
             result.error = "cancelled before the end of the run (shutdown)"
             raise
@@ -306,7 +314,7 @@ class AccountSync:
         self, result: RunResult, windows: list[Window], retry: list[str], force: bool
     ) -> bool:
         n, writers = self.options.concurrency, self.options.writers
-        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None] = asyncio.Queue(n * 2)
+        fetch_q: FetchQueue = asyncio.Queue(n * 2)
         # Unbounded, but never longer than the permits: every item in them holds one.
         load_qs: list[LoadQueue] = [asyncio.Queue() for _ in range(writers)]
         permits = asyncio.Semaphore(2 * writers * self.options.batch_size)
@@ -331,11 +339,16 @@ class AccountSync:
             for load_q in load_qs:
                 await load_q.put(None)
 
-        async with asyncio.TaskGroup() as tg:
-            tg.create_task(lister())
-            tg.create_task(fetchers())
-            for load_q in load_qs:
-                tg.create_task(self._writer(load_q, permits, result))
+        try:
+            async with asyncio.TaskGroup() as tg:
+                tg.create_task(lister())
+                tg.create_task(fetchers())
+                for load_q in load_qs:
+                    tg.create_task(self._writer(load_q, permits, result))
+        except BaseExceptionGroup as group:
+            # The first failure as itself: the caller tells a database error from the others by
+            # its class (the tasks it cancelled are not in the group).
+            raise first_error(group) from None
         if list_error:
             result.error = f"listing failed: {list_error[0]}"
             return False
@@ -344,7 +357,7 @@ class AccountSync:
     async def _list_failed(
         self,
         retry: list[str],
-        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
+        fetch_q: FetchQueue,
         result: RunResult,
     ) -> None:
         """Orders that failed before are fetched again, whatever their stamp says."""
@@ -363,7 +376,7 @@ class AccountSync:
     async def _list(
         self,
         window: Window,
-        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
+        fetch_q: FetchQueue,
         result: RunResult,
         force: bool,
     ) -> None:
@@ -385,7 +398,7 @@ class AccountSync:
     async def _dispatch(
         self,
         rows: list[OrderListRow],
-        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
+        fetch_q: FetchQueue,
         result: RunResult,
         force: bool,
     ) -> None:
@@ -413,15 +426,14 @@ class AccountSync:
 
     async def _fetcher(
         self,
-        fetch_q: asyncio.Queue[tuple[OrderListRow, str | None] | None],
+        fetch_q: FetchQueue,
         load_qs: list[LoadQueue],
         permits: asyncio.Semaphore,
     ) -> None:
         while (item := await fetch_q.get()) is not None:
             await permits.acquire()
             fetched = await self._fetch_one(*item)
-            # An order listed twice in a run must not be in two writers' transactions at once.
-            await load_qs[hash(fetched.sales_order_number) % len(load_qs)].put(fetched)
+            await load_qs[writer_of(fetched.sales_order_number, len(load_qs))].put(fetched)
 
     async def _fetch_one(
         self, listed: OrderListRow, held_hash: str | None
@@ -513,6 +525,13 @@ class AccountSync:
             else:
                 counts.loaded += 1
                 counts.rows += order.row_count()
+
+
+def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
+    error: BaseException = group
+    while isinstance(error, BaseExceptionGroup):
+        error = error.exceptions[0]
+    return error
 
 
 def _is_data_error(exc: BaseException) -> bool:

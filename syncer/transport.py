@@ -1,12 +1,13 @@
 """Transport: one set of credentials talking HTTP to the API.
 
-Every call goes through `Transport.request`, which adds the subscription key and bearer token,
-waits its turn at the key's shared rate limiter (`syncer.ratelimit`), maps statuses to the error
-tree (transient vs permanent) and retries: transient failures with exponential backoff and full
-jitter, 429s behind the limiter's pause, a 401 once with a fresh token. A 2xx body must be whole
-JSON or the attempt counts as transient. Bodies come back as bytes so the caller can hash exactly
-what was received. Server-supplied text in errors passes through the `Redactor`. The operations
-live in `syncer.client`.
+Every call goes through `Transport.request` (the body) or `Transport.request_json` (the body
+and its JSON, decoded once, where an empty body is transient too). Each call carries the
+subscription key and bearer token, waits its turn at the key's shared rate limiter
+(`syncer.ratelimit`), maps statuses to the error tree (transient vs permanent) and is retried:
+transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
+401 once with a fresh token. A 2xx body must be whole JSON or the attempt counts as transient.
+Bodies come back as bytes so the caller can hash exactly what was received. Server-supplied text
+in errors passes through the `Redactor`. The operations live in `syncer.client`.
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Crashes under fire: a sync of many orders while the simulator injects 10% 5xx, 2% timeouts
 and 1% malformed bodies, killed with SIGKILL at random moments and restarted each time. At the
 end the warehouse equals the ground truth row by row, with no duplicates and correct watermarks,
-and after each kill at most two batches of details per writer (and account) are fetched again."""
+and after each kill at most 2 × writers batches of details (per account) are fetched again."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Crash safety: a sync process killed with SIGKILL at random moments, restarted each time,
 ends with the warehouse equal to the ground truth, and each restart re-fetches at most
-two batches of details per writer and account."""
+2 × writers batches of details per account."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.truth import assert_matches_truth
 S = schema.SCHEMA
 BATCH = 25
 WRITERS = 2
-# Per account: the batch each writer writes and the one fetched for it meanwhile.
+# Per account: the permits, two batches per writer (one being written, one fetched ahead).
 MAX_WASTE = 2 * WRITERS * BATCH
 
 

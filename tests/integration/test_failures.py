@@ -10,10 +10,12 @@ from datetime import timedelta
 from typing import Any
 
 import orjson
+import pytest
 from pydantic import SecretStr
 
 from syncer import loader, schema
 from syncer.config import Account, Settings
+from syncer.errors import DatabaseError
 from syncer.runner import sync_accounts
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Subscription
@@ -254,5 +256,51 @@ async def test_an_order_fetched_twice_in_one_run_with_several_writers_is_loaded_
     assert second.outcome == "succeeded"
     assert second.counts.fetched == 120 + len(twice)
     assert second.counts.failed == 0
+    assert await rows(harness, f"SELECT count(*) FROM {S}.sales_orders") == [(120,)]
     assert await rows(harness, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
     await assert_matches_truth(harness.engine, harness.sim, customer)
+
+
+async def test_an_empty_200_detail_is_retried_then_recorded(harness: SimHarness) -> None:
+    customer = harness.customers[0]
+    empty = harness.sim.order_numbers(customer)[5]
+    harness.sim.detail_overrides[empty] = (200, b"")
+
+    result = await harness.account_sync(customer).run()
+
+    assert harness.sim.detail_hits[empty] == harness.client.transport._max_attempts
+    [(reason,)] = await rows(harness, f"SELECT reason FROM {S}.sync_failures")
+    assert reason == "detail: empty body"
+    assert result.counts.loaded == 119 and result.outcome == "succeeded"
+
+
+async def test_a_database_error_in_a_writer_fails_the_run_with_a_readable_error(
+    harness: SimHarness,
+) -> None:
+    """Not a data error (the database is full, say): the run stops, as the error it is."""
+    customer = harness.customers[0]
+    victim = harness.sim.order_numbers(customer)[30]
+    async with loader.connection(harness.engine) as con:
+        await con.execute(f"""
+            CREATE FUNCTION {S}.refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+            BEGIN
+                IF NEW.sales_order_number = '{victim}' THEN
+                    RAISE EXCEPTION 'could not extend file (test)' USING ERRCODE = '53100';
+                END IF;
+                RETURN NEW;
+            END $$;
+            CREATE TRIGGER refuse BEFORE INSERT ON {S}.sales_order_lines
+                FOR EACH ROW EXECUTE FUNCTION {S}.refuse();
+        """)
+    try:
+        with pytest.raises(DatabaseError) as raised:
+            await harness.account_sync(customer, writers=2).run()
+    finally:
+        async with loader.connection(harness.engine) as con:
+            await con.execute(f"DROP FUNCTION {S}.refuse() CASCADE")
+
+    assert str(raised.value) == (
+        f"account {customer}: database error: DiskFullError: could not extend file (test)"
+    )
+    [(outcome, error)] = await rows(harness, f"SELECT outcome, error FROM {S}.sync_runs")
+    assert outcome == "failed" and error == "DiskFullError: could not extend file (test)"
