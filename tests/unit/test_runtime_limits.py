@@ -15,12 +15,18 @@ from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
 from tests.unit.apiharness import START
 
 
-async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None:
-    settings = Settings(
+def settings_of(**fields: object) -> Settings:
+    return Settings(
         database_url="postgresql://nobody@127.0.0.1:1/none",  # never connected to here
         api_client_id="client-a",
         api_client_secret=SecretStr("secret-a-123"),
         api_subscription_key=SecretStr("key-one-123"),
+        **fields,  # type: ignore[arg-type]
+    )
+
+
+async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None:
+    settings = settings_of(
         api_rate_limit_per_second=7.0,
         api_rate_burst=3,
         api_max_in_flight=5,
@@ -48,13 +54,7 @@ async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None
 
 
 async def test_the_runtime_collects_less_often_while_open_and_restores_the_threshold() -> None:
-    settings = Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none",  # never connected to here
-        api_client_id="client-a",
-        api_client_secret=SecretStr("secret-a-123"),
-        api_subscription_key=SecretStr("key-one-123"),
-        accounts=[Account(customer_number="1")],
-    )
+    settings = settings_of(accounts=[Account(customer_number="1")])
     before = gc.get_threshold()
     try:
         gc.set_threshold(700, 10, 10)  # CPython's default
