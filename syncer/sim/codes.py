@@ -13,6 +13,8 @@ _M48 = (1 << 48) - 1
 _B36 = "0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ"
 _UPS_SERVICE = {"GROUND": "03", "2DAY": "02", "NEXTDAY": "01"}
 
+Mac = tuple[str, str]  # (formatted, unformatted)
+
 
 def seed_int(*parts: object) -> int:
     """A stable 64-bit seed (unlike hash(), it does not change between processes)."""
@@ -56,17 +58,16 @@ def carton_number(gid: int, delivery: int, parcel: int) -> str:
     return f"00{body}{(10 - total % 10) % 10}"
 
 
-def serial_number(prefix: str, gid: int, unit: int) -> str:
-    """Unique while gid < 2**28 and an order has fewer than 2**20 units."""
-    return f"{prefix}{perm48((gid << 20) | unit):012X}"
-
-
-def mac_address(oui: str, gid: int, unit: int) -> tuple[str, str]:
-    """(formatted `AA:BB:CC:DD:EE:FF`, unformatted `AABBCCDDEEFF`)."""
-    low = perm48((gid << 20) | unit) & 0xFFFFFF
-    tail = f"{low:06X}"
+def unit_numbers(prefix: str, oui: str | None, gid: int, unit: int) -> tuple[str, Mac | None]:
+    """A unit's serial number and, for an item with an OUI, its MAC address (formatted
+    `AA:BB:CC:DD:EE:FF`, unformatted `AABBCCDDEEFF`): both from one scrambled number. Unique
+    while gid < 2**28 and an order has fewer than 2**20 units."""
+    n = perm48((gid << 20) | unit)
+    if not oui:
+        return f"{prefix}{n:012X}", None
+    tail = f"{n & 0xFFFFFF:06X}"
     formatted = f"{oui}:{tail[0:2]}:{tail[2:4]}:{tail[4:6]}"
-    return formatted, formatted.replace(":", "")
+    return f"{prefix}{n:012X}", (formatted, formatted.replace(":", ""))
 
 
 def tracking_number(carrier: str, service: str, gid: int, delivery: int, parcel: int) -> str:

@@ -7,6 +7,7 @@ form `syncer sim --fault` takes; `chaos` names a preset with a bit of everything
 from __future__ import annotations
 
 import dataclasses
+import functools
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -70,7 +71,7 @@ class FaultConfig:
         if unknown:
             raise ValueError(f"unknown quirks {sorted(unknown)}; known: {', '.join(QUIRKS)}")
 
-    @property
+    @functools.cached_property  # asked on every request; the config is frozen
     def active(self) -> bool:
         """Whether any fault can happen (a quiet simulator skips the fault machinery)."""
         return self != FaultConfig(seed=self.seed, quirks=self.quirks, only=self.only)

@@ -1,7 +1,8 @@
 """The simulator's model: every account's orders, their lifecycle, and the ground truth.
 
-Holds per order only a small `OrderState`; plans are regenerated through a bounded cache and
-built detail payloads are kept, as bytes, in a second bounded cache keyed by state version.
+Holds per order only a small `OrderState`; plans are regenerated through a bounded cache, views
+(plan + state) are kept in a second one keyed by state version, and built detail payloads, as
+bytes, in a third.
 
 Time-driven changes (orders placed asynchronously, the lifecycle driver's events) happen in
 `settle`, in the order of their due times and stamped with them, before anything is read; so
@@ -77,6 +78,7 @@ class Simulator:
             c: sorted((s.last_changed, s.idx) for s in states) for c, states in self._orders.items()
         }
         self._plan = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_plan)
+        self._view = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_view)
         self._details: OrderedDict[tuple[str, int, bool, float], bytes] = OrderedDict()
         # Detail responses served, by order number: lets tests count re-fetches.
         self.detail_hits: Counter[str] = Counter()
@@ -157,7 +159,12 @@ class Simulator:
         return self._plan(s.order_number)
 
     def view(self, s: OrderState) -> OrderView:
-        v = build_view(s, self._books[s.customer], self._plan(s.order_number))
+        # Keyed like the detail cache: the list row and then the detail show the same view.
+        return self._view(s.order_number, s.version, self.faults.config.long_text_rate)
+
+    def _make_view(self, order_number: str, _version: int, _long_text: float) -> OrderView:
+        s = self._by_number[order_number]
+        v = build_view(s, self._books[s.customer], self._plan(order_number))
         memo = self.faults.long_memo(s.order_number)
         if memo is not None:  # a data quirk: payloads and truth() both show it
             v = dataclasses.replace(v, plan=dataclasses.replace(v.plan, memo=memo))

@@ -20,6 +20,7 @@ TENANT_ID = "5d1c3a5b-6a4e-4c0e-9a53-5c5f1d7e0b11"  # made up; the real one is n
 API_APP_ID = "a2eccdbd-b208-4e77-a82f-dddd1814309a"  # the production API app, as in its scope
 SCOPE = f"https://{TENANT}/{API_APP_ID}/.default"
 ROLE = "app.access"
+CHECKED_SIZE = 1024  # tokens whose check is remembered (clients reuse one for its lifetime)
 
 
 def _b64(data: bytes) -> str:
@@ -38,6 +39,7 @@ class TokenIssuer:
         self._ttl = ttl_seconds
         self._key = secrets.token_bytes(32)
         self.issued: deque[str] = deque(maxlen=1000)  # the latest tokens, for leak checks
+        self._checked: dict[str, tuple[str | None, float, float]] = {}
 
     def _sign(self, signing_input: bytes) -> bytes:
         return hmac.new(self._key, signing_input, hashlib.sha256).digest()
@@ -71,20 +73,32 @@ class TokenIssuer:
 
     def client_of(self, token: str) -> str | None:
         """The client id (`azp`) of a valid, unexpired token of ours; None otherwise."""
+        checked = self._checked.get(token)
+        if checked is None:
+            checked = self._check(token)
+            if len(self._checked) >= CHECKED_SIZE:
+                self._checked.clear()
+            self._checked[token] = checked
+        azp, nbf, exp = checked
+        return azp if nbf <= self._clock.now().timestamp() < exp else None
+
+    def _check(self, token: str) -> tuple[str | None, float, float]:
+        """(client id, nbf, exp) of a token of ours; (None, 0, 0) if it is not one. A token's
+        signature and claims never change, so this is done once per token, not per request."""
+        invalid = (None, 0.0, 0.0)
         parts = token.split(".")
         if len(parts) != 3:
-            return None
+            return invalid
         try:
             signature = _unb64(parts[2])
             claims = orjson.loads(_unb64(parts[1]))
         except (ValueError, orjson.JSONDecodeError):
-            return None
+            return invalid
         if not hmac.compare_digest(signature, self._sign(f"{parts[0]}.{parts[1]}".encode())):
-            return None
-        now = self._clock.now().timestamp()
-        if not isinstance(claims, dict) or not (claims["nbf"] <= now < claims["exp"]):
-            return None
+            return invalid
+        if not isinstance(claims, dict):
+            return invalid
         if claims.get("aud") != API_APP_ID or ROLE not in claims.get("roles", ()):
-            return None
+            return invalid
         azp = claims.get("azp")
-        return azp if isinstance(azp, str) else None
+        return (azp if isinstance(azp, str) else None), claims["nbf"], claims["exp"]
