@@ -324,8 +324,9 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     import orjson
 
     from syncer import schema
-    from syncer.models import parse_detail, parse_list_row
-    from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
+    from syncer.detail_rows import detail_rows
+    from syncer.models import parse_list_row
+    from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS
 
     async with aiohttp.ClientSession() as http:
         headers = await _token(http, info)
@@ -335,7 +336,7 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     headers_rows = []
     children: dict[str, list[tuple[Any, ...]]] = {t: [] for t in CHILD_COLUMNS}
     for row, body in zip(listed, bodies, strict=True):
-        built = build_rows(info.customer, row, parse_detail(orjson.loads(body)), body, START)
+        built = detail_rows(info.customer, row, orjson.loads(body), body, START)
         headers_rows.append(built.header)
         for name, rows in built.children.items():
             children[name].extend(rows)

@@ -345,7 +345,7 @@ def parse_detail(payload: Any) -> SalesOrderDetail:
     if not isinstance(payload, dict):
         raise PayloadError(f"detail is a {type(payload).__name__}, not an object")
     try:
-        return SalesOrderDetail.model_validate(payload)
+        return SalesOrderDetail.model_validate(payload, by_name=False)
     except ValidationError as exc:
         raise PayloadError(describe_validation(exc)) from None
 
@@ -354,7 +354,7 @@ def parse_list_row(payload: Any) -> OrderListRow:
     if not isinstance(payload, dict):
         raise PayloadError(f"list row is a {type(payload).__name__}, not an object")
     try:
-        row = OrderListRow.model_validate(payload)
+        row = OrderListRow.model_validate(payload, by_name=False)
     except ValidationError as exc:
         raise PayloadError(describe_validation(exc)) from None
     if not row.order_number:

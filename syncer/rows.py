@@ -59,8 +59,13 @@ def _check_quantities(where: str, values: Iterable[tuple[str, Decimal | None]]) 
             raise PayloadError(f"{where}: {name} is negative ({value})")
 
 
-def _unique(values: Sequence[str]) -> Sequence[str]:
+def unique(values: Sequence[str]) -> Sequence[str]:
     return values if len(values) < 2 else list(dict.fromkeys(values))
+
+
+def stored_raw(raw: bytes) -> str:
+    """The detail as sales_orders.raw keeps it: text, without the NULs Postgres cannot hold."""
+    return raw.decode("utf-8", errors="replace").replace("\\u0000", "")
 
 
 def build_rows(
@@ -101,14 +106,14 @@ def build_rows(
         *_address(detail.billing_address),
         *_address(detail.shipping_address),
         digest,
-        raw.decode("utf-8", errors="replace").replace("\\u0000", ""),
+        stored_raw(raw),
         fetched_at,
     )
     children: dict[str, list[Row]] = {name: [] for name in CHILD_COLUMNS}
     _line_rows(key, detail, children)
     _delivery_rows(key, detail, children)
-    children["sales_order_invoices"] = [(*key, v) for v in _unique(detail.invoice_numbers)]
-    children["sales_order_tracking_numbers"] = [(*key, v) for v in _unique(detail.tracking_numbers)]
+    children["sales_order_invoices"] = [(*key, v) for v in unique(detail.invoice_numbers)]
+    children["sales_order_tracking_numbers"] = [(*key, v) for v in unique(detail.tracking_numbers)]
     return OrderRows(customer_number, order_no, header[6], digest, header, children)
 
 
@@ -160,10 +165,10 @@ def _line_rows(key: tuple[str, str], detail: SalesOrderDetail, out: dict[str, li
             (*key, n, seq, s.estimated_ship_date, s.confirmed)
             for seq, s in enumerate(line.schedule_lines, start=1)
         )
-        out["sales_order_line_serials"].extend((*key, n, v) for v in _unique(line.serial_numbers))
-        out["sales_order_line_invoices"].extend((*key, n, v) for v in _unique(line.invoice_numbers))
+        out["sales_order_line_serials"].extend((*key, n, v) for v in unique(line.serial_numbers))
+        out["sales_order_line_invoices"].extend((*key, n, v) for v in unique(line.invoice_numbers))
         out["sales_order_line_tracking_numbers"].extend(
-            (*key, n, v) for v in _unique(line.tracking_numbers)
+            (*key, n, v) for v in unique(line.tracking_numbers)
         )
 
 

@@ -36,10 +36,11 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import loader
 from syncer.client import ScanSourceClient
+from syncer.detail_rows import detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
 from syncer.loader import Failure, Stored, Touch
-from syncer.models import OrderListRow, parse_detail, parse_list_row
-from syncer.rows import OrderRows, build_rows
+from syncer.models import OrderListRow, parse_list_row
+from syncer.rows import OrderRows
 from syncer.transport import ApiStats, run_stats
 
 log = logging.getLogger(__name__)
@@ -445,7 +446,7 @@ class AccountSync:
             return Failure(order_no, "fetch", str(exc))
         fetched_at = self.clock()
         try:
-            rows = build_rows(self.account, listed, parse_detail(payload), body, fetched_at)
+            rows = detail_rows(self.account, listed, payload, body, fetched_at)
         except PayloadError as exc:
             return Failure(order_no, "parse", str(exc), body.decode("utf-8", errors="replace"))
         if rows.content_hash == held_hash:

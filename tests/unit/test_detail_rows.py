@@ -1,0 +1,206 @@
+"""The one pass gives exactly the rows (or the error) of the long way, models then rows; and it
+is the way plain payloads take."""
+
+from __future__ import annotations
+
+import copy
+from datetime import UTC, datetime
+from typing import Any
+
+import orjson
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from syncer import detail_rows as one_pass
+from syncer.errors import PayloadError
+from syncer.models import MAX_TEXT, OrderListRow, parse_detail, parse_list_row
+from syncer.rows import OrderRows, build_rows
+from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, payloads, quirks
+from syncer.sim.faultconfig import QUIRKS
+
+START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
+FETCHED = datetime(2026, 11, 20, 15, 5, tzinfo=UTC)
+CUSTOMER = "1000012345"
+SUB = Subscription(
+    client_id="c", client_secret="s", subscription_key="k", customer_numbers=(CUSTOMER,)
+)
+
+
+def sim_details(orders: int, faults: FaultConfig) -> list[tuple[OrderListRow, bytes]]:
+    sim = Simulator(
+        SimConfig(subscriptions=(SUB,), orders_per_account=orders, faults=faults), FakeClock(START)
+    )
+    out = []
+    for s in sim.orders_of(CUSTOMER):
+        listed = parse_list_row(payloads.list_row(sim.view(s), False))
+        for exclude in (False, True):
+            body = sim.detail_bytes(s, exclude)
+            # The payload quirks of API reference §10, as the simulator's API serves them.
+            chosen = quirks.picks(1, s.order_number, faults.quirk_rate, frozenset(QUIRKS))
+            if chosen:
+                body = quirks.dumps(quirks.apply(orjson.loads(body), chosen),
+                                    "ascii_escapes" in chosen)  # fmt: skip
+            out.append((listed, body))
+    return out
+
+
+def exact(result: OrderRows | str) -> str:
+    """Everything, to the last digit: repr tells Decimal("1.50") from Decimal("1.5")."""
+    if isinstance(result, str):
+        return result
+    return repr((result.customer_number, result.sales_order_number, result.status,
+                 result.content_hash, result.header, result.children))  # fmt: skip
+
+
+def long_way(listed: OrderListRow, payload: Any, raw: bytes) -> OrderRows | str:
+    try:
+        return build_rows(CUSTOMER, listed, parse_detail(payload), raw, FETCHED)
+    except PayloadError as exc:
+        return f"PayloadError: {exc}"
+
+
+def short_way(listed: OrderListRow, payload: Any, raw: bytes) -> OrderRows | str:
+    try:
+        return one_pass.detail_rows(CUSTOMER, listed, payload, raw, FETCHED)
+    except PayloadError as exc:
+        return f"PayloadError: {exc}"
+
+
+PLAIN = sim_details(150, FaultConfig())
+
+
+def test_plain_payloads_take_the_one_pass_and_give_the_long_ways_rows() -> None:
+    for listed, raw in PLAIN:
+        payload = orjson.loads(raw)
+        # _one_pass itself, not detail_rows: a plain payload must not need the long way.
+        got = one_pass._one_pass(CUSTOMER, listed, payload, raw, FETCHED)
+        assert exact(got) == exact(long_way(listed, payload, raw))
+    assert len(PLAIN) == 300
+
+
+def test_quirky_and_long_payloads_give_the_long_ways_rows() -> None:
+    faults = FaultConfig(quirk_rate=0.5, long_text_rate=0.2)
+    unusual = 0
+    for listed, raw in sim_details(120, faults):
+        payload = orjson.loads(raw)
+        assert exact(short_way(listed, payload, raw)) == exact(long_way(listed, payload, raw))
+        try:
+            one_pass._one_pass(CUSTOMER, listed, payload, raw, FETCHED)
+        except one_pass._Unusual:
+            unusual += 1
+    assert unusual > 50  # the quirks did send orders the long way
+
+
+# Values that are off the common path, each for some reason the models handle.
+ODD = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(min_value=-(2**70), max_value=2**70),
+    st.floats(allow_nan=False, allow_infinity=False),
+    st.sampled_from(["", " ", "10", "1e3", "abc", "2024-02-30", "2024-01-05", " 2024-01-05",
+                     "3/7/2024 2:15 PM", "2024-01-05T10:00:00Z", "a,b,,c", "x\x00y",
+                     "é" * 3, "z" * (MAX_TEXT + 1)]),
+    st.text(max_size=12),
+    st.lists(st.one_of(st.none(), st.text(max_size=4), st.integers(-3, 3)), max_size=3),
+    st.dictionaries(st.sampled_from(["Name", "LineNumber", "x"]), st.integers(-2, 2), max_size=2),
+)  # fmt: skip
+
+
+def _paths(node: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
+    out = [at] if at else []
+    if isinstance(node, dict):
+        for k, v in node.items():
+            out += _paths(v, (*at, k))
+    elif isinstance(node, list):
+        for i, v in enumerate(node):
+            out += _paths(v, (*at, i))
+    return out
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    order=st.integers(0, len(PLAIN) - 1),
+    edits=st.lists(
+        st.tuples(st.integers(0, 10**6), st.sampled_from(["set", "drop", "snake", "misspell"]),
+                  ODD),
+        min_size=1, max_size=3,
+    ),
+)  # fmt: skip
+def test_any_edit_of_a_payload_gives_the_long_ways_rows_or_error(
+    order: int, edits: list[tuple[int, str, Any]]
+) -> None:
+    listed, raw = PLAIN[order]
+    payload = copy.deepcopy(orjson.loads(raw))
+    for pick, how, value in edits:
+        paths = _paths(payload)
+        path = paths[pick % len(paths)]
+        parent = payload
+        for step in path[:-1]:
+            parent = parent[step]
+        last = path[-1]
+        if how == "set":
+            parent[last] = value
+        elif isinstance(parent, dict) and how == "drop":
+            del parent[last]
+        elif isinstance(parent, dict) and how == "snake":  # the model's name, not the API's
+            parent[str(last).lower()] = value
+        elif isinstance(parent, dict) and how == "misspell" and "InvoiceNumbers" in parent:
+            parent["InvoiceNmbers"] = parent.pop("InvoiceNumbers")
+    assert exact(short_way(listed, payload, raw)) == exact(long_way(listed, payload, raw))
+
+
+# Every value a field may be set to, in turn: the common ones and their neighbours just off it.
+EDGES: list[Any] = [
+    None, True, False, 0, -1, 1, -0.5, 0.5, 10.0, 1.25, -(2**31), 2**31 - 1, 2**31,
+    10**15 - 1, 10**15, -(10**15), 1e15, 1e-7, 1e-40, 12345678.901234567, "", " ", "10", "-1",
+    "abc", "2024-01-05", " 2024-01-05", "2024-02-30", "2024-1-5", "3/7/2024 2:15 PM", "x\x00y",
+    "z" * MAX_TEXT, "z" * (MAX_TEXT + 1), [], [None], ["a", ""], ["a", "a", "b"], ["a", 1],
+    ["x\x00"], "a,b", {}, {"Name": "n"}, [{}], [1], [[]],
+]  # fmt: skip
+
+
+def _richest() -> tuple[OrderListRow, bytes]:
+    return max(PLAIN, key=lambda p: len(_paths(orjson.loads(p[1]))))
+
+
+def _fields() -> list[tuple[Any, ...]]:
+    """One path to each field of each kind of object in the payload (its first occurrence)."""
+    seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+    for path in _paths(orjson.loads(_richest()[1])):
+        kind = tuple(p for p in path if isinstance(p, str))
+        seen.setdefault(kind, path)
+    return list(seen.values())
+
+
+def test_every_field_set_to_every_edge_value_gives_the_long_ways_rows_or_error() -> None:
+    listed, raw = _richest()
+    fields = _fields()
+    assert len(fields) > 60  # every kind of object is there: lines, schedules, parcels, units
+    for path in fields:
+        for value in EDGES:
+            payload = orjson.loads(raw)
+            parent = payload
+            for step in path[:-1]:
+                parent = parent[step]
+            parent[path[-1]] = value
+            short, long = short_way(listed, payload, raw), long_way(listed, payload, raw)
+            assert exact(short) == exact(long), (path, value)
+
+
+@pytest.mark.parametrize("payload", [None, [], "x", 3, {"SalesOrderLines": [1]},
+                                     {"Deliveries": [{"Parcels": ["p"]}]}])  # fmt: skip
+def test_what_is_not_an_object_takes_the_long_way_to_its_error(payload: Any) -> None:
+    listed, raw = PLAIN[0]
+    got = short_way(listed, payload, raw)
+    assert isinstance(got, str) and got == long_way(listed, payload, raw)
+
+
+def test_a_structural_problem_gets_the_long_ways_words() -> None:
+    listed, raw = PLAIN[0]
+    payload = orjson.loads(raw)
+    payload["SalesOrderLines"].append(dict(payload["SalesOrderLines"][0]))
+    assert short_way(listed, payload, raw) == (
+        f"PayloadError: SalesOrderLines.{len(payload['SalesOrderLines'])}: duplicate LineNumber "
+        f"{payload['SalesOrderLines'][0]['LineNumber']}"
+    )
