@@ -80,8 +80,12 @@ _LAST_CHANGED = HEADER_COLUMNS.index("last_changed")
 # sync analyzes the tables itself each time it has loaded as many orders as they held.
 # Only the key columns: that refreshes each table's size (what these plans need) and makes every
 # connection replan, at about a tenth of the cost of a full ANALYZE (measured on 20,000 orders:
-# 0.17 s against 1.5 s). The other columns' statistics are autovacuum's: an ANALYZE of some
-# columns does not reset its count of changed rows, so it still analyzes the tables fully.
+# 0.17 s against 1.5 s), and from a small sample (statistics target 10: 3,000 rows a table
+# instead of 30,000), five times cheaper again (10,000 orders: 0.04 s against 0.21 s): a size
+# needs no more. The other columns' statistics, and full-resolution ones for these, are
+# autovacuum's: an ANALYZE of some columns does not reset its count of changed rows, so it still
+# analyzes the tables fully.
+_ANALYZE_TARGET = "SET LOCAL default_statistics_target = 10"
 _PLANNER = "SET LOCAL random_page_cost = 1.1"
 ANALYZE_FROM = 500  # orders loaded before the first ANALYZE of a run into a small warehouse
 _ANALYZE = "ANALYZE " + ", ".join(
@@ -206,7 +210,9 @@ async def held_orders(con: Connection) -> int:
 
 
 async def analyze(con: Connection) -> None:
-    await con.execute(_ANALYZE)
+    async with con.transaction():
+        await con.execute(_ANALYZE_TARGET)
+        await con.execute(_ANALYZE)
 
 
 async def touch(con: Connection, account: str, touches: Sequence[Touch]) -> None:

@@ -87,3 +87,12 @@ async def test_a_bulk_load_refreshes_table_sizes_from_the_key_columns_only(
             }
             keys = {c.name for c in t.primary_key.columns}
             assert analyzed == keys, (t.name, analyzed, keys)
+        # From a small sample (statistics target 10): a histogram of at most 11 bounds, where
+        # the default target would give up to 101.
+        bounds = (
+            await conn.exec_driver_sql(
+                f"SELECT array_length(histogram_bounds, 1) FROM pg_stats WHERE schemaname = "
+                f"'{S}' AND tablename = 'sales_orders' AND attname = 'sales_order_number'"
+            )
+        ).scalar()
+        assert bounds is not None and bounds <= 11, bounds
