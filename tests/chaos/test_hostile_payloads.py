@@ -20,6 +20,7 @@ from syncer.rows import CHILD_COLUMNS, build_rows
 from syncer.sim import FakeClock, SimConfig, Simulator
 from tests.chaos import summary
 from tests.integration.conftest import START, SimHarness
+from tests.json_paths import get, paths, put
 
 S = schema.SCHEMA
 ORDERS = 6
@@ -59,23 +60,6 @@ weird_text = st.one_of(
 )
 
 
-def paths(node: Any, prefix: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [prefix] if prefix else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += paths(v, (*prefix, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += paths(v, (*prefix, i))
-    return out
-
-
-def put(doc: Any, path: tuple[Any, ...], value: Any) -> None:
-    for step in path[:-1]:
-        doc = doc[step]
-    doc[path[-1]] = value
-
-
 def nulls_everywhere(node: Any) -> Any:
     if isinstance(node, dict):
         return {k: nulls_everywhere(v) for k, v in node.items()}
@@ -99,7 +83,7 @@ def hostile(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
     elif kind == "nulls_everywhere":
         base = nulls_everywhere(base)
     elif kind == "weird_text":
-        text_paths = [p for p in paths(base) if isinstance(_get(base, p), str)]
+        text_paths = [p for p in paths(base) if isinstance(get(base, p), str)]
         for path in draw(st.lists(st.sampled_from(text_paths), min_size=1, max_size=5)):
             if path != ("SalesOrderNumber",):
                 put(base, path, draw(weird_text))
@@ -114,15 +98,9 @@ def hostile(draw: st.DrawFn) -> tuple[str, str, dict[str, Any]]:
         base["Deliveries"] = []
     elif kind == "injection_everywhere":
         for path in paths(base):
-            if isinstance(_get(base, path), str) and path != ("SalesOrderNumber",):
+            if isinstance(get(base, path), str) and path != ("SalesOrderNumber",):
                 put(base, path, draw(st.sampled_from(INJECTION)))
     return kind, number, base
-
-
-def _get(doc: Any, path: tuple[Any, ...]) -> Any:
-    for step in path:
-        doc = doc[step]
-    return doc
 
 
 def encode(payload: dict[str, Any]) -> bytes:

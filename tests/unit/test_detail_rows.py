@@ -3,7 +3,6 @@ is the way plain payloads take."""
 
 from __future__ import annotations
 
-import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -18,6 +17,7 @@ from syncer.models import MAX_TEXT, OrderListRow, parse_detail, parse_list_row
 from syncer.rows import OrderRows, build_rows
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, payloads, quirks
 from syncer.sim.faultconfig import QUIRKS
+from tests.json_paths import get, paths, put
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 FETCHED = datetime(2026, 11, 20, 15, 5, tzinfo=UTC)
@@ -107,17 +107,6 @@ ODD = st.one_of(
 )  # fmt: skip
 
 
-def _paths(node: Any, at: tuple[Any, ...] = ()) -> list[tuple[Any, ...]]:
-    out = [at] if at else []
-    if isinstance(node, dict):
-        for k, v in node.items():
-            out += _paths(v, (*at, k))
-    elif isinstance(node, list):
-        for i, v in enumerate(node):
-            out += _paths(v, (*at, i))
-    return out
-
-
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(
     order=st.integers(0, len(PLAIN) - 1),
@@ -131,14 +120,11 @@ def test_any_edit_of_a_payload_gives_the_long_ways_rows_or_error(
     order: int, edits: list[tuple[int, str, Any]]
 ) -> None:
     listed, raw = PLAIN[order]
-    payload = copy.deepcopy(orjson.loads(raw))
+    payload = orjson.loads(raw)
     for pick, how, value in edits:
-        paths = _paths(payload)
-        path = paths[pick % len(paths)]
-        parent = payload
-        for step in path[:-1]:
-            parent = parent[step]
-        last = path[-1]
+        every = paths(payload)
+        path = every[pick % len(every)]
+        parent, last = get(payload, path[:-1]), path[-1]
         if how == "set":
             parent[last] = value
         elif isinstance(parent, dict) and how == "drop":
@@ -161,13 +147,13 @@ EDGES: list[Any] = [
 
 
 def _richest() -> tuple[OrderListRow, bytes]:
-    return max(PLAIN, key=lambda p: len(_paths(orjson.loads(p[1]))))
+    return max(PLAIN, key=lambda p: len(paths(orjson.loads(p[1]))))
 
 
 def _fields() -> list[tuple[Any, ...]]:
     """One path to each field of each kind of object in the payload (its first occurrence)."""
     seen: dict[tuple[Any, ...], tuple[Any, ...]] = {}
-    for path in _paths(orjson.loads(_richest()[1])):
+    for path in paths(orjson.loads(_richest()[1])):
         kind = tuple(p for p in path if isinstance(p, str))
         seen.setdefault(kind, path)
     return list(seen.values())
@@ -180,10 +166,7 @@ def test_every_field_set_to_every_edge_value_gives_the_long_ways_rows_or_error()
     for path in fields:
         for value in EDGES:
             payload = orjson.loads(raw)
-            parent = payload
-            for step in path[:-1]:
-                parent = parent[step]
-            parent[path[-1]] = value
+            put(payload, path, value)
             short, long = short_way(listed, payload, raw), long_way(listed, payload, raw)
             assert exact(short) == exact(long), (path, value)
 
