@@ -5,7 +5,8 @@
 Rows are built once from the simulator's payloads (in this process, not timed). Each variant
 gets a fresh database and writes, in batches: all N orders into the empty warehouse ("full"),
 then the same orders after `--changes` of them changed through the simulator's lifecycle
-("changes"). Measured: wall time and the database server's CPU seconds for the connection.
+("changes"). Measured: wall time, the database server's CPU seconds for the connection, and
+this process's CPU per order (for the floor, asyncpg encoding the rows for COPY, nothing else).
   loader   `syncer.loader.load_batch`: new orders COPYed straight in, known orders staged and
            merged (rows that stay the same are not written)
   replace  the previous path: headers staged and upserted, every child of the batch's orders
@@ -97,10 +98,13 @@ def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
     return before, after
 
 
-async def measure(con: Any, write: Any, orders: list[OrderRows], batch: int) -> tuple[float, float]:
+async def measure(
+    con: Any, write: Any, orders: list[OrderRows], batch: int
+) -> tuple[float, float, float]:
+    """Wall seconds, the server's CPU seconds and this process's (COPY encoding, mostly)."""
     await con.execute("CHECKPOINT")  # see common.checkpoint
     proc = psutil.Process(await con.fetchval("SELECT pg_backend_pid()"))
-    c0, t0 = sum(proc.cpu_times()[:2]), time.perf_counter()
+    c0, t0, p0 = sum(proc.cpu_times()[:2]), time.perf_counter(), time.process_time()
     held, since = await loader.held_orders(con), 0
     for i in range(0, len(orders), batch):
         await write(con, orders[i : i + batch], AT)
@@ -108,7 +112,8 @@ async def measure(con: Any, write: Any, orders: list[OrderRows], batch: int) -> 
         if since >= max(loader.ANALYZE_FROM, held):  # as AccountSync does
             await loader.analyze(con)
             held, since = held + since, 0
-    return time.perf_counter() - t0, sum(proc.cpu_times()[:2]) - c0
+    return (time.perf_counter() - t0, sum(proc.cpu_times()[:2]) - c0,
+            time.process_time() - p0)  # fmt: skip
 
 
 async def variant(url: str, name: str, write: Any, before: list[OrderRows],
@@ -119,7 +124,9 @@ async def variant(url: str, name: str, write: Any, before: list[OrderRows],
             full = await measure(con, write, before, batch if write is not floor_load else
                                  len(before))  # fmt: skip
             await con.execute("ANALYZE")  # what autovacuum does between a backfill and a poll
-            changed = (0.0, 0.0) if write is floor_load else await measure(con, write, after, batch)
+            changed = (
+                (0.0, 0.0, 0.0) if write is floor_load else await measure(con, write, after, batch)
+            )
         finally:
             await con.close()
     return [name, batch, *full, *changed]
@@ -144,14 +151,25 @@ async def main() -> None:
                                  batch))  # fmt: skip
     base = out[0]
     table_rows = [
-        [name, batch or "all", full_s, full_cpu, f"{full_s / base[2]:.2f}x", changed_s,
-         changed_cpu, f"{changed_s / base[4]:.2f}x" if changed_s else ""]
-        for name, batch, full_s, full_cpu, changed_s, changed_cpu in out
+        [name, batch or "all", full_s, full_cpu, f"{full_s / base[2]:.2f}x",
+         f"{full_client / len(before) * 1e6:.0f}", changed_s, changed_cpu,
+         f"{changed_s / base[5]:.2f}x" if changed_s else ""]
+        for name, batch, full_s, full_cpu, full_client, changed_s, changed_cpu, _ in out
     ]  # fmt: skip
     common.table(
         f"loading {args.orders:,} orders ({rows:,} rows), then {len(after):,} changed orders",
         table_rows,
-        ["", "batch", "full s", "db CPU s", "÷ loader", "changes s", "db CPU s", "÷ loader"],
+        [
+            "",
+            "batch",
+            "full s",
+            "db CPU s",
+            "÷ loader",
+            "client CPU µs/order",
+            "changes s",
+            "db CPU s",
+            "÷ loader",
+        ],
     )
 
 
