@@ -85,7 +85,14 @@ def _extra(p: Any) -> None:
     p.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20])
     p.add_argument("--batch-size", type=int, default=common.BATCH_SIZE, help="sync_batch_size")
     p.add_argument("--writers", type=int, default=common.WRITERS, help="sync_writers")
-    p.add_argument("--repeat", type=int, default=1, help="rounds; the best of each is kept")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        choices=range(1, 11),
+        metavar="1..10",
+        help="rounds; the best of each is kept",
+    )
 
 
 async def main() -> None:

@@ -17,7 +17,7 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import Any
 
-from syncer.models import MAX_INTEGER_DIGITS, MAX_TEXT, OrderListRow, parse_detail
+from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
 from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, unique
 
 
@@ -32,15 +32,12 @@ def detail_rows(
     `build_rows(..., parse_detail(payload), ...)` gives them; PayloadError as it raises it."""
     try:
         return _one_pass(customer_number, listed, payload, raw, fetched_at)
-    except (_Unusual, AttributeError):  # AttributeError: an item of an array is not an object
+    except _Unusual:
         return build_rows(customer_number, listed, parse_detail(payload), raw, fetched_at)
 
 
 # Each accepts only values its tolerant counterpart in syncer.models returns unchanged (or, for
 # numbers, turns into a Decimal the same way), and raises _Unusual for everything else.
-
-_BOUND = 10**MAX_INTEGER_DIGITS
-_INT4 = 2_147_483_647
 
 
 def _text(v: Any) -> str | None:
@@ -51,9 +48,9 @@ def _text(v: Any) -> str | None:
 
 def _number(v: Any) -> Decimal | None:
     t = type(v)
-    if t is int and -_BOUND < v < _BOUND:
+    if t is int and -NUMBER_BOUND < v < NUMBER_BOUND:
         return Decimal(v)
-    if t is float and -_BOUND < v < _BOUND:
+    if t is float and -NUMBER_BOUND < v < NUMBER_BOUND:
         text = repr(v)
         if "e" not in text:
             return Decimal(text)
@@ -63,7 +60,7 @@ def _number(v: Any) -> Decimal | None:
 
 
 def _whole(v: Any) -> int | None:
-    if v is None or (type(v) is int and -_INT4 <= v <= _INT4):
+    if v is None or (type(v) is int and -INT4_MAX <= v <= INT4_MAX):
         return v
     raise _Unusual
 
@@ -80,11 +77,10 @@ def _day(v: Any) -> date | None:
 
 
 def _objects(v: Any) -> list[dict[str, Any]]:
-    """An array of objects (null: none). Its items are not checked here: anything in JSON but
-    an object fails at its first `.get`, with AttributeError, which is as unusual as this."""
+    """An array of objects (null: none)."""
     if v is None:
         return []
-    if type(v) is list:
+    if type(v) is list and all(type(x) is dict for x in v):
         return v
     raise _Unusual
 
@@ -129,7 +125,7 @@ def _one_pass(
     customer_number: str, listed: OrderListRow, d: Any, raw: bytes, fetched_at: datetime
 ) -> OrderRows:
     order_no = listed.order_number
-    if not order_no:
+    if type(d) is not dict or not order_no:
         raise _Unusual
     g = d.get
     number = _text(g("SalesOrderNumber"))

@@ -59,16 +59,16 @@ def _bounded(d: Decimal) -> Decimal:
     return d
 
 
-_BOUND = 10**MAX_INTEGER_DIGITS
+NUMBER_BOUND = 10**MAX_INTEGER_DIGITS  # a number within bounds is less than this, in size
 
 
 def _number(v: Any) -> Decimal | None:
     # Common cases first: a JSON integer, or a float whose shortest repr has no exponent (so at
     # most 17 significant digits, never more than MAX_DECIMALS places), both within bounds.
     t = type(v)
-    if t is int and -_BOUND < v < _BOUND:
+    if t is int and -NUMBER_BOUND < v < NUMBER_BOUND:
         return Decimal(v)
-    if t is float and -_BOUND < v < _BOUND:
+    if t is float and -NUMBER_BOUND < v < NUMBER_BOUND:
         text = repr(v)
         if "e" not in text:
             return Decimal(text)
@@ -92,18 +92,18 @@ def _number(v: Any) -> Decimal | None:
     raise ValueError(f"expected a number, got {type(v).__name__}")
 
 
-_INT4 = 2_147_483_647
+INT4_MAX = 2_147_483_647
 
 
 def _whole(v: Any) -> int | None:
     """Line numbers and counts: the schema says number, real clients round (§10)."""
-    if type(v) is int and -_INT4 <= v <= _INT4:
+    if type(v) is int and -INT4_MAX <= v <= INT4_MAX:
         return v
     d = _number(v)
     if d is None:
         return None
     rounded = int(d.to_integral_value())
-    if abs(rounded) > _INT4:
+    if abs(rounded) > INT4_MAX:
         raise ValueError("number out of range for a line number")
     return rounded
 
@@ -210,7 +210,9 @@ Items = Annotated[list[T], BeforeValidator(_list)]  # an array that may arrive a
 
 
 class _Model(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
+    # Payloads are read by the API's names only: a key spelt like a field (`po_number`) is
+    # unknown, and ignored like any other.
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
 
 class Address(_Model):
@@ -345,7 +347,7 @@ def parse_detail(payload: Any) -> SalesOrderDetail:
     if not isinstance(payload, dict):
         raise PayloadError(f"detail is a {type(payload).__name__}, not an object")
     try:
-        return SalesOrderDetail.model_validate(payload, by_name=False)
+        return SalesOrderDetail.model_validate(payload)
     except ValidationError as exc:
         raise PayloadError(describe_validation(exc)) from None
 
@@ -354,7 +356,7 @@ def parse_list_row(payload: Any) -> OrderListRow:
     if not isinstance(payload, dict):
         raise PayloadError(f"list row is a {type(payload).__name__}, not an object")
     try:
-        row = OrderListRow.model_validate(payload, by_name=False)
+        row = OrderListRow.model_validate(payload)
     except ValidationError as exc:
         raise PayloadError(describe_validation(exc)) from None
     if not row.order_number:

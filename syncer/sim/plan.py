@@ -44,6 +44,9 @@ _SPLIT_WEIGHTS = tuple(accumulate((3, 2, 1)))
 _TAX_BP = {"US": (0, 0, 0, 600, 725, 825), "CA": (1300, 500), "GB": (2000,), "EU": (1900, 2100)}
 
 T = TypeVar("T")
+# _pick, unlike random.choices, does not check that there is a weight for every value.
+assert len(_LINE_COUNT_WEIGHTS) == 30 and len(_SPLIT_WEIGHTS) == 3
+assert all(len(values) == len(weights) for values, weights in (_SERIAL_QTY, _BULK_QTY))
 
 
 def _pick(rng: random.Random, values: Sequence[T], cum_weights: Sequence[float]) -> T:

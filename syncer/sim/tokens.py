@@ -6,6 +6,7 @@ Times come from the simulator's clock, so a test can expire a token by advancing
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import hmac
 import secrets
@@ -39,7 +40,8 @@ class TokenIssuer:
         self._ttl = ttl_seconds
         self._key = secrets.token_bytes(32)
         self.issued: deque[str] = deque(maxlen=1000)  # the latest tokens, for leak checks
-        self._checked: dict[str, tuple[str | None, float, float]] = {}
+        # A token's signature and claims never change: checked once per token, not per request.
+        self._checked = functools.lru_cache(maxsize=CHECKED_SIZE)(self._check)
 
     def _sign(self, signing_input: bytes) -> bytes:
         return hmac.new(self._key, signing_input, hashlib.sha256).digest()
@@ -73,18 +75,11 @@ class TokenIssuer:
 
     def client_of(self, token: str) -> str | None:
         """The client id (`azp`) of a valid, unexpired token of ours; None otherwise."""
-        checked = self._checked.get(token)
-        if checked is None:
-            checked = self._check(token)
-            if len(self._checked) >= CHECKED_SIZE:
-                self._checked.clear()
-            self._checked[token] = checked
-        azp, nbf, exp = checked
+        azp, nbf, exp = self._checked(token)
         return azp if nbf <= self._clock.now().timestamp() < exp else None
 
     def _check(self, token: str) -> tuple[str | None, float, float]:
-        """(client id, nbf, exp) of a token of ours; (None, 0, 0) if it is not one. A token's
-        signature and claims never change, so this is done once per token, not per request."""
+        """(client id, nbf, exp) of a token of ours; (None, 0, 0) if it is not one."""
         invalid = (None, 0.0, 0.0)
         parts = token.split(".")
         if len(parts) != 3:
