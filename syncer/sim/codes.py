@@ -16,6 +16,15 @@ _UPS_SERVICE = {"GROUND": "03", "2DAY": "02", "NEXTDAY": "01"}
 Mac = tuple[str, str]  # (formatted, unformatted)
 
 
+def _gs1(digits: str, weights: tuple[int, ...]) -> int:
+    return sum(int(d) * w for d, w in zip(digits, weights, strict=True))
+
+
+_SSCC_PREFIX = _gs1("00614141", (3, 1) * 4)  # SSCC digits 1-8: extension 0, company prefix
+_GS1_313 = tuple(_gs1(f"{n:03d}", (3, 1, 3)) for n in range(1000))
+_GS1_131 = tuple(_gs1(f"{n:03d}", (1, 3, 1)) for n in range(1000))
+
+
 def seed_int(*parts: object) -> int:
     """A stable 64-bit seed (unlike hash(), it does not change between processes)."""
     text = ":".join(str(p) for p in parts).encode()
@@ -53,21 +62,24 @@ def invoice_owner(number: str) -> tuple[int, int] | None:
 
 def carton_number(gid: int, delivery: int, parcel: int) -> str:
     """An SSCC-18 with its `00` application identifier and GS1 check digit."""
-    body = f"00614141{(gid * 32 + delivery * 8 + parcel) % 10**9:09d}"
-    total = 3 * sum(map(int, body[0::2])) + sum(map(int, body[1::2]))
-    return f"00{body}{(10 - total % 10) % 10}"
+    serial = (gid * 32 + delivery * 8 + parcel) % 10**9
+    # GS1 weights 3 and 1 from the left of the 17 digits: the prefix's sum is a constant, and the
+    # serial's 9 digits (weights 3, 1, 3, ...) are summed three at a time from a table.
+    high, rest = divmod(serial, 10**6)
+    middle, low = divmod(rest, 1000)
+    total = _SSCC_PREFIX + _GS1_313[high] + _GS1_131[middle] + _GS1_313[low]
+    return f"0000614141{serial:09d}{(10 - total % 10) % 10}"
 
 
 def unit_numbers(prefix: str, oui: str | None, gid: int, unit: int) -> tuple[str, Mac | None]:
     """A unit's serial number and, for an item with an OUI, its MAC address (formatted
     `AA:BB:CC:DD:EE:FF`, unformatted `AABBCCDDEEFF`): both from one scrambled number. Unique
     while gid < 2**28 and an order has fewer than 2**20 units."""
-    n = perm48((gid << 20) | unit)
+    serial = f"{prefix}{perm48((gid << 20) | unit):012X}"
     if not oui:
-        return f"{prefix}{n:012X}", None
-    tail = f"{n & 0xFFFFFF:06X}"
-    formatted = f"{oui}:{tail[0:2]}:{tail[2:4]}:{tail[4:6]}"
-    return f"{prefix}{n:012X}", (formatted, formatted.replace(":", ""))
+        return serial, None
+    t = serial[-6:]  # the number's low 24 bits, in hex
+    return serial, (f"{oui}:{t[:2]}:{t[2:4]}:{t[4:]}", f"{oui.replace(':', '')}{t}")
 
 
 def tracking_number(carrier: str, service: str, gid: int, delivery: int, parcel: int) -> str:
