@@ -201,7 +201,6 @@ async def sync_run(
         accounts=[Account(customer_number=info.customer)],
         sync_batch_size=batch_size,
         sync_writers=writers,
-        db_pool_size=max(5, writers + 2),  # a run holds up to writers + 2 connections
     )
     async with open_runtime(settings) as rt:
         client = rt.clients[info.customer]

@@ -38,11 +38,13 @@ def async_url(url: str) -> URL:
     return parsed.set(drivername="postgresql+asyncpg")
 
 
-def create_engine(url: str, *, pool_size: int = 5) -> AsyncEngine:
+def create_engine(url: str, *, pool_size: int = 5, max_overflow: int | None = None) -> AsyncEngine:
+    """`pool_size` connections are kept open; up to `max_overflow` more (default: as many) are
+    opened when needed and closed when returned."""
     return create_async_engine(
         async_url(url),
         pool_size=pool_size,
-        max_overflow=pool_size,
+        max_overflow=pool_size if max_overflow is None else max_overflow,
         pool_pre_ping=True,
         # Our statements are few and fixed; asyncpg's per-connection statement cache is enough.
         connect_args={"server_settings": {"application_name": "scansource-syncer"}},

@@ -101,6 +101,17 @@ def limits_from(settings: Settings) -> Limits:
     )
 
 
+def pool_overflow(settings: Settings) -> int:
+    """Connections the pool may open beyond db_pool_size: enough for every account's run at
+    once. Accounts sync at the same time, and a run holds up to sync_writers + 2 (its lock's for
+    the whole run, its writers', one to look up a list page), plus one for the service's
+    readiness check. A pool smaller than that would not just slow writers down: once the runs'
+    lock connections alone filled it, every run would wait for a connection until the pool's
+    timeout, and fail."""
+    needed = len(settings.accounts) * (settings.sync_writers + 2) + 1
+    return max(settings.db_pool_size, needed - settings.db_pool_size)
+
+
 @contextlib.asynccontextmanager
 async def open_runtime(
     settings: Settings, *, need_accounts: bool = True, redactor: Redactor | None = None
@@ -119,7 +130,8 @@ async def open_runtime(
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())
         url = await stack.enter_async_context(database_url(settings))
-        engine = create_engine(url, pool_size=settings.db_pool_size)
+        engine = create_engine(url, pool_size=settings.db_pool_size,
+                               max_overflow=pool_overflow(settings))  # fmt: skip
         stack.push_async_callback(engine.dispose)
         # Enough pooled connections for every key's requests in flight: a call waiting for a
         # connection would spend its timeout in our own queue.
