@@ -7,6 +7,7 @@ signals the end only by a short page (reference §5).
 
 from __future__ import annotations
 
+import functools
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, TypedDict, TypeVar, Unpack
@@ -77,14 +78,19 @@ class SerialFilters(TypedDict, total=False):
     to_date: date
 
 
+@functools.cache
+def _camel(name: str) -> str:
+    head, *rest = name.split("_")
+    return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
 def api_params(**filters: Any) -> dict[str, str]:
     """snake_case keyword filters → the API's camelCase query parameters; None is left out."""
     out: dict[str, str] = {}
     for name, value in filters.items():
         if value is None:
             continue
-        head, *rest = name.split("_")
-        key = head + "".join(p[:1].upper() + p[1:] for p in rest)
+        key = _camel(name)  # cached: the detail of every order asks again
         if isinstance(value, bool):  # before str(): Python's True is not the API's true
             out[key] = "true" if value else "false"
         elif isinstance(value, date):

@@ -172,15 +172,18 @@ class RateLimiter:
         `bounded=False` takes a token but no place: for the bearer-token request, which the
         calls holding every place may be waiting for.
         """
-        async with contextlib.AsyncExitStack() as stack:
-            if bounded:
-                await stack.enter_async_context(self._in_flight)
+        if bounded:
+            await self._in_flight.acquire()
+        try:
             sent_at = await self.wait_turn()
             self.in_flight += 1
             try:
                 yield sent_at
             finally:
                 self.in_flight -= 1
+        finally:
+            if bounded:
+                self._in_flight.release()
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
         """Record a 429 for a request sent at `sent_at`; True if it was a new congestion event."""
