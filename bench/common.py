@@ -153,11 +153,25 @@ def _rss_mb() -> float:
 
 def _measured(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Measured:
     base = _rss_mb()
+    queued0 = _queued_seconds()
     cpu0, t0 = cpu_seconds(), time.perf_counter()
     result = asyncio.run(fn(*args))
     wall, cpu = time.perf_counter() - t0, cpu_seconds() - cpu0
     peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1e3  # KB on Linux
-    return Measured(wall, cpu, peak, base, result)
+    queued = None if queued0 is None else (_queued_seconds() or 0.0) - queued0
+    return Measured(wall, cpu, peak, base, result, extra={"queued": queued})
+
+
+def _queued_seconds() -> float | None:
+    """Seconds this process's threads have spent ready to run but waiting for a core (Linux
+    schedstat); None where the kernel does not say."""
+    total = 0.0
+    try:
+        for task in Path("/proc/self/task").iterdir():
+            total += int((task / "schedstat").read_text().split()[1]) / 1e9
+    except (OSError, IndexError, ValueError):
+        return None
+    return total
 
 
 def in_child(

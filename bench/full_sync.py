@@ -11,7 +11,8 @@ For each latency, on a fresh simulator (its own process) and fresh databases, in
 Printed: orders/s, rows/s, CPU seconds, peak RSS, and sync ÷ floor, where the floor is
 max(a, b) (perfect overlap of fetching and writing) and, for reference, a + b (none). With
 every process on one machine, the floors' CPU seconds over the cores bound a run as well: at
-0 ms, when every process is CPU-bound, that bound is the larger one; it is printed too.
+0 ms, when every process is CPU-bound, that bound is the larger one; it is printed too, with
+how long the syncer ran, waited for a core (Linux schedstat) and sat idle waiting for I/O.
 
 `--repeat N` measures the three N times, in turn, and keeps the best of each (as timeit does: on
 a shared machine, noise only ever adds time); every round's own ratio is printed too.
@@ -71,6 +72,13 @@ async def one_latency(args: object, latency_ms: float) -> tuple[list[list[object
     notes = [f"  {tag}: the floors need {floor_cpu:.1f} CPU s, at least {floor_cpu / cores:.1f} s "
              f"on {cores} cores; sync ÷ the larger of that and max(a,b): "
              f"{sync.wall / max(floor, floor_cpu / cores):.2f}x"]  # fmt: skip
+    queued = sync.extra["queued"]
+    if queued is not None:
+        # Time queued for a core: the cores were busy with the simulator and Postgres while the
+        # syncer had work. What is left of the wall time, it waited for the API or the database.
+        notes.append(f"  {tag}: the syncer ran {sync.cpu:.1f} s and waited for a core "
+                     f"{queued:.1f} s of its {sync.wall:.1f} s (idle the rest: "
+                     f"{1 - (sync.cpu + queued) / sync.wall:.0%})")  # fmt: skip
     if len(rounds) > 1:
         each = [r[2].wall / max(r[0].result["detail_seconds"], r[1].result["copy_seconds"])
                 for r in rounds]  # fmt: skip
