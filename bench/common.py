@@ -164,7 +164,8 @@ def _measured(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Measu
 
 def _queued_seconds() -> float | None:
     """Seconds this process's threads have spent ready to run but waiting for a core (Linux
-    schedstat); None where the kernel does not say."""
+    schedstat); None where the kernel does not say. Threads that have ended are no longer
+    listed: in practice this is the event loop's thread."""
     total = 0.0
     try:
         for task in Path("/proc/self/task").iterdir():
