@@ -26,7 +26,7 @@ from prometheus_client.exposition import choose_encoder
 from syncer.sync import Counts, RunResult
 
 RUN_OUTCOMES = ("succeeded", "failed", "skipped", "cancelled")
-ORDER_OUTCOMES = tuple(f.name for f in fields(Counts) if f.name != "rows")
+ORDER_OUTCOMES = tuple(f.name for f in fields(Counts) if f.name not in ("rows", "batches"))
 # Runs take from a second (nothing changed) to an hour (a first sync of a large account).
 DURATION_BUCKETS = (1, 2.5, 5, 10, 30, 60, 120, 300, 600, 1200, 1800, 3600, math.inf)
 

@@ -45,9 +45,19 @@ from syncer.transport import ApiStats, run_stats
 
 log = logging.getLogger(__name__)
 
+# A writer with less than a quarter of a batch ready waits up to this long for more before it
+# writes. When details arrive slowly (API latency, a rate limit), writing whatever is ready means
+# transactions of a few orders each, and a transaction of 10 costs the database nearly what one of
+# 50 does: at 20 ms latency, 1,849 batches of 11 orders for 20,000. Waiting made them ~50 and
+# took 18% less database CPU and 17% less of the syncer's, in the same time (two interleaved
+# pairs of 20,000-order syncs); at 0 ms batches are fuller than that anyway. An order waits at
+# most this long to be written, and the permits bound what is held, as before.
+BATCH_WAIT_SECONDS = 0.5
+
 T = TypeVar("T")
 FetchQueue = asyncio.Queue[tuple[OrderListRow, str | None] | None]
-LoadQueue = asyncio.Queue[OrderRows | Touch | Failure | None]
+Loadable = OrderRows | Touch | Failure
+LoadQueue = asyncio.Queue[Loadable | None]
 Clock = Callable[[], datetime]
 Window = tuple[date | None, date]
 S = "scansource"
@@ -80,6 +90,7 @@ class Counts:
     unchanged: int = 0
     failed: int = 0
     rows: int = 0
+    batches: int = 0  # batches written whole, one transaction each
 
 
 @dataclass
@@ -459,22 +470,38 @@ class AccountSync:
         permits: asyncio.Semaphore,
         result: RunResult,
     ) -> None:
-        """Write whatever is ready, up to a batch, as soon as the previous write is done."""
+        """Write what is ready, up to a batch, as soon as the previous write is done (but a
+        quarter of a batch at least, or what came within BATCH_WAIT_SECONDS)."""
         done = False
         while not done:
-            items: list[OrderRows | Touch | Failure] = []
-            item = await load_q.get()
-            while item is not None:
-                items.append(item)
-                if len(items) >= self.options.batch_size or load_q.empty():
-                    break
-                item = load_q.get_nowait()
-            done = item is None
+            items, done = await self._next_batch(load_q)
             if items:
                 await self._flush(items, result.counts)
                 for _ in items:
                     permits.release()
                 self._report(result)
+
+    async def _next_batch(self, load_q: LoadQueue) -> tuple[list[Loadable], bool]:
+        """The next batch, and whether the fetchers are done."""
+        items: list[Loadable] = []
+        size = self.options.batch_size
+        item = await load_q.get()
+        deadline = asyncio.get_running_loop().time() + BATCH_WAIT_SECONDS
+        while item is not None:
+            items.append(item)
+            if len(items) >= size:
+                break
+            if not load_q.empty():
+                item = load_q.get_nowait()
+            elif len(items) >= max(1, size // 4):
+                break
+            else:
+                try:
+                    async with asyncio.timeout_at(deadline):
+                        item = await load_q.get()
+                except TimeoutError:
+                    break
+        return items, item is None
 
     async def _flush(self, items: Sequence[OrderRows | Touch | Failure], counts: Counts) -> None:
         batch = [i for i in items if isinstance(i, OrderRows)]
@@ -485,6 +512,7 @@ class AccountSync:
             if batch:
                 try:
                     await loader.load_batch(con, batch, observed_at)
+                    counts.batches += 1
                     counts.loaded += len(batch)
                     counts.rows += sum(o.row_count() for o in batch)
                 except (asyncpg.PostgresError, ValueError, TypeError) as exc:
