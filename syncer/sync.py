@@ -447,9 +447,7 @@ class AccountSync:
             fetched = await self._fetch_one(*item)
             await load_qs[writer_of(fetched.sales_order_number, len(load_qs))].put(fetched)
 
-    async def _fetch_one(
-        self, listed: OrderListRow, held_hash: str | None
-    ) -> OrderRows | Touch | Failure:
+    async def _fetch_one(self, listed: OrderListRow, held_hash: str | None) -> Loadable:
         order_no = listed.order_number or ""
         try:
             body, payload = await self.client.detail_json(self.account, order_no)
@@ -503,7 +501,7 @@ class AccountSync:
                     break
         return items, item is None
 
-    async def _flush(self, items: Sequence[OrderRows | Touch | Failure], counts: Counts) -> None:
+    async def _flush(self, items: Sequence[Loadable], counts: Counts) -> None:
         batch = [i for i in items if isinstance(i, OrderRows)]
         touches = [i for i in items if isinstance(i, Touch)]
         failures = [i for i in items if isinstance(i, Failure)]
