@@ -118,6 +118,7 @@ async def fresh_database(admin_url: str, tag: str) -> AsyncIterator[str]:
 
 
 async def table_rows(url: str) -> int:
+    """The rows a full sync writes: the data tables' and the status history's."""
     import asyncpg
 
     from syncer import schema
@@ -125,7 +126,7 @@ async def table_rows(url: str) -> int:
     con = await asyncpg.connect(_plain(url))
     try:
         total = 0
-        for t in schema.DATA_TABLES:
+        for t in (*schema.DATA_TABLES, schema.sales_order_status_history):
             total += await con.fetchval(f"SELECT count(*) FROM {schema.SCHEMA}.{t.name}")
         return int(total)
     finally:
@@ -332,12 +333,13 @@ async def floor_get(info: SimInfo, numbers: Sequence[str]) -> dict[str, Any]:
 
 async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     """Floor (b): the rows the syncer would write, built beforehand (not timed), COPYed into
-    the same tables (timed): one COPY per table, parents first, one transaction."""
+    the same tables (timed): one COPY per table, parents first, one transaction. The rows are
+    every one a full sync writes: the orders, their children and each order's first status."""
     import aiohttp
     import asyncpg
     import orjson
 
-    from syncer import schema
+    from syncer import loader, schema
     from syncer.detail_rows import detail_rows
     from syncer.models import parse_list_row
     from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS
@@ -347,15 +349,16 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
         listed = [parse_list_row(r) for r in await _list_all(http, info, headers)]
         numbers = [r.order_number or "" for r in listed]
         bodies = await _fetch_details(http, info, headers, numbers, keep=True)
-    headers_rows = []
-    children: dict[str, list[tuple[Any, ...]]] = {t: [] for t in CHILD_COLUMNS}
-    for row, body in zip(listed, bodies, strict=True):
-        built = detail_rows(info.customer, row, orjson.loads(body), body, START)
-        headers_rows.append(built.header)
-        for name, rows in built.children.items():
-            children[name].extend(rows)
+    orders = [
+        detail_rows(info.customer, row, orjson.loads(body), body, START)
+        for row, body in zip(listed, bodies, strict=True)
+    ]
     del bodies, listed
-    total = len(headers_rows) + sum(len(v) for v in children.values())
+    headers_rows = [o.header for o in orders]
+    statuses = loader.first_statuses(orders, START)
+    children = {t: [r for o in orders for r in o.children[t]] for t in CHILD_COLUMNS}
+    del orders
+    total = len(headers_rows) + len(statuses) + sum(len(v) for v in children.values())
     await checkpoint(db_url)
     con = await asyncpg.connect(_plain(db_url))
     try:
@@ -365,6 +368,10 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
             await con.copy_records_to_table(
                 "sales_orders", schema_name=schema.SCHEMA, records=headers_rows,
                 columns=HEADER_COLUMNS,
+            )  # fmt: skip
+            await con.copy_records_to_table(
+                loader.HISTORY, schema_name=schema.SCHEMA, records=statuses,
+                columns=loader.HISTORY_COLUMNS,
             )  # fmt: skip
             for t in schema.CHILD_TABLES:
                 await con.copy_records_to_table(

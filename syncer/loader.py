@@ -66,11 +66,23 @@ FROM up LEFT JOIN prev USING ({KEY})
 WHERE up.status IS NOT NULL AND up.status IS DISTINCT FROM prev.status
 ON CONFLICT DO NOTHING
 """
-_HISTORY_COLUMNS = (
+HISTORY = schema.sales_order_status_history.name
+HISTORY_COLUMNS = (
     "customer_number", "sales_order_number", "observed_at", "status", "previous_status",
     "last_changed",
 )  # fmt: skip
 _LAST_CHANGED = HEADER_COLUMNS.index("last_changed")
+
+
+def first_statuses(new: Sequence[OrderRows], observed_at: datetime) -> list[tuple[Any, ...]]:
+    """The status history's first row of each order new to the warehouse (HISTORY_COLUMNS)."""
+    return [
+        (o.customer_number, o.sales_order_number, observed_at, o.status, None,
+         o.header[_LAST_CHANGED])
+        for o in new
+        if o.status is not None
+    ]  # fmt: skip
+
 
 # Postgres keeps a plan per connection for each foreign-key check (and for our prepared
 # statements), replanned only when the table's statistics change. Made while a new warehouse's
@@ -171,13 +183,7 @@ async def load_batch(con: Connection, batch: Sequence[OrderRows], observed_at: d
         new = [o for o in batch if (o.customer_number, o.sales_order_number) not in held]
         if new:
             await _copy(con, "sales_orders", [o.header for o in new], HEADER_COLUMNS)
-            first = [
-                (o.customer_number, o.sales_order_number, observed_at, o.status, None,
-                 o.header[_LAST_CHANGED])
-                for o in new
-                if o.status is not None
-            ]  # fmt: skip
-            await _copy(con, "sales_order_status_history", first, _HISTORY_COLUMNS)
+            await _copy(con, HISTORY, first_statuses(new, observed_at), HISTORY_COLUMNS)
         if known:
             await con.execute(merge.CREATE_STAGING)
             await con.copy_records_to_table(
