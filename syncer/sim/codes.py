@@ -71,15 +71,24 @@ def carton_number(gid: int, delivery: int, parcel: int) -> str:
     return f"0000614141{serial:09d}{(10 - total % 10) % 10}"
 
 
-def unit_numbers(prefix: str, oui: str | None, gid: int, unit: int) -> tuple[str, Mac | None]:
-    """A unit's serial number and, for an item with an OUI, its MAC address (formatted
-    `AA:BB:CC:DD:EE:FF`, unformatted `AABBCCDDEEFF`): both from one scrambled number. Unique
-    while gid < 2**28 and an order has fewer than 2**20 units."""
-    serial = f"{prefix}{perm48((gid << 20) | unit):012X}"
+def units_numbers(
+    prefix: str, oui: str | None, gid: int, first: int, count: int
+) -> list[tuple[str, Mac | None]]:
+    """The serial number of each unit from `first` to `first + count - 1` of an order and, for
+    an item with an OUI, its MAC address (formatted `AA:BB:CC:DD:EE:FF`, unformatted
+    `AABBCCDDEEFF`): both from one scrambled number. Unique while gid < 2**28 and an order has
+    fewer than 2**20 units. A run of units at a time: an order ships about twenty, and a plan is
+    built for every order listed."""
+    base = gid << 20
+    serials = [f"{prefix}{perm48(base | u):012X}" for u in range(first, first + count)]
     if not oui:
-        return serial, None
-    t = serial[-6:]  # the number's low 24 bits, in hex
-    return serial, (f"{oui}:{t[:2]}:{t[2:4]}:{t[4:]}", f"{oui.replace(':', '')}{t}")
+        return [(serial, None) for serial in serials]
+    flat = oui.replace(":", "")
+    # The number's low 24 bits, in hex, are the serial's last six characters.
+    return [
+        (serial, (f"{oui}:{serial[-6:-4]}:{serial[-4:-2]}:{serial[-2:]}", f"{flat}{serial[-6:]}"))
+        for serial in serials
+    ]
 
 
 def tracking_number(carrier: str, service: str, gid: int, delivery: int, parcel: int) -> str:

@@ -265,11 +265,12 @@ def build_plan(seed: int, book: CustomerBook, items: tuple[Item, ...], s: OrderS
         for k, (ln, q) in enumerate(mine):
             details: list[DetailPlan] = []
             if ln.item.serialised:
-                prefix, oui, cartons = ln.item.serial_prefix, ln.item.oui, len(parcels)
-                for u in range(q):
-                    carton = parcels[(pos + u) * cartons // total_units].carton_number
-                    serial, mac = codes.unit_numbers(prefix, oui, s.gid, unit + u)
-                    details.append(DetailPlan(carton, serial, mac))
+                numbers = codes.units_numbers(ln.item.serial_prefix, ln.item.oui, s.gid, unit, q)
+                cartons = len(parcels)
+                details = [
+                    DetailPlan(parcels[(pos + u) * cartons // total_units].carton_number, *unit_no)
+                    for u, unit_no in enumerate(numbers)
+                ]
             elif rng.random() < 0.35:
                 carton = parcels[pos * len(parcels) // total_units].carton_number
                 details.append(DetailPlan(carton, None, None))

@@ -79,10 +79,11 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
                 if det.serial_number is not None:
                     shipped_serials.setdefault(dl.line_number, {})[det.serial_number] = None
     lines = []
+    shipped_j = [j for j, _ in shipped]
     for ln in plan.lines:
         if ln.line_number in s.dropped:
             continue
-        done = sum(ln.per_delivery[j] for j, _ in shipped)
+        done = sum(map(ln.per_delivery.__getitem__, shipped_j))
         serials = shipped_serials.get(ln.line_number, {})
         if s.cancelled:
             committed = back = 0
@@ -116,7 +117,9 @@ def build_view(s: OrderState, book: CustomerBook, plan: OrderPlan) -> OrderView:
     deliveries = tuple(
         DeliveryView(
             plan=d,
-            lines=tuple(dl for dl in d.lines if dl.line_number not in s.dropped),
+            lines=tuple(dl for dl in d.lines if dl.line_number not in s.dropped)
+            if s.dropped
+            else d.lines,
             shipped_minute=minute,
         )
         for (_, d), minute in zip(shipped, s.shipped_at, strict=True)
