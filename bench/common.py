@@ -333,8 +333,8 @@ async def floor_get(info: SimInfo, numbers: Sequence[str]) -> dict[str, Any]:
 
 async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     """Floor (b): the rows the syncer would write, built beforehand (not timed), COPYed into
-    the same tables (timed): one COPY per table, parents first, one transaction. The rows are
-    every one a full sync writes: the orders, their children and each order's first status."""
+    the same tables (timed): one COPY per table, parents first, one transaction. Every row a
+    full sync writes: the orders, their children and each order's first status."""
     import aiohttp
     import asyncpg
     import orjson

@@ -71,7 +71,7 @@ def carton_number(gid: int, delivery: int, parcel: int) -> str:
     return f"0000614141{serial:09d}{(10 - total % 10) % 10}"
 
 
-def units_numbers(
+def unit_numbers(
     prefix: str, oui: str | None, gid: int, first: int, count: int
 ) -> list[tuple[str, Mac | None]]:
     """The serial number of each unit from `first` to `first + count - 1` of an order and, for

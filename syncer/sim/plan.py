@@ -265,7 +265,7 @@ def build_plan(seed: int, book: CustomerBook, items: tuple[Item, ...], s: OrderS
         for k, (ln, q) in enumerate(mine):
             details: list[DetailPlan] = []
             if ln.item.serialised:
-                numbers = codes.units_numbers(ln.item.serial_prefix, ln.item.oui, s.gid, unit, q)
+                numbers = codes.unit_numbers(ln.item.serial_prefix, ln.item.oui, s.gid, unit, q)
                 cartons = len(parcels)
                 details = [
                     DetailPlan(parcels[(pos + u) * cartons // total_units].carton_number, *unit_no)
