@@ -249,7 +249,10 @@ async def test_a_second_signal_cancels_the_run_in_flight_without_waiting_for_the
 
 async def test_a_stop_that_cannot_finish_in_the_grace_period_is_cut_short_with_exit_1() -> None:
     # A "database" that accepts connections and never answers: start-up hangs in the check.
+    connected = asyncio.Event()
+
     async def mute(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        connected.set()
         await reader.read()  # until the client goes away
         writer.close()
 
@@ -263,7 +266,10 @@ async def test_a_stop_that_cannot_finish_in_the_grace_period_is_cut_short_with_e
                 health_port=port, shutdown_grace_seconds=1,
             )  # fmt: skip
             async with service_process(env, port) as service:
-                await asyncio.sleep(1.0)  # well into the hanging database check
+                # In the hanging database check, so past installing its signal handlers (a
+                # fixed sleep was not always past Python's start-up on a busy machine).
+                await asyncio.wait_for(connected.wait(), timeout=60)
+                await asyncio.sleep(0.2)
                 assert service.proc.returncode is None
                 code = await service.stop(within=10)
     finally:
