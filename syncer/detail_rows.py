@@ -46,17 +46,43 @@ def _text(v: Any) -> str | None:
     raise _Unusual
 
 
+# The Decimals of recent JSON numbers. An order holds about 60 numbers, mostly the same few
+# (quantities, the prices of the items bought), and a Decimal made from a float's text costs
+# 0.6 µs. Two tables because 1 == 1.0 while Decimal(1) and Decimal("1.0") differ in scale; zero
+# floats are not kept, as -0.0 == 0.0 too. Emptied when full: bounded whatever comes.
+_INTS: dict[int, Decimal] = {}
+_FLOATS: dict[float, Decimal] = {}
+_KEPT = 16_384
+
+
 def _number(v: Any) -> Decimal | None:
     t = type(v)
-    if t is int and -NUMBER_BOUND < v < NUMBER_BOUND:
-        return Decimal(v)
-    if t is float and -NUMBER_BOUND < v < NUMBER_BOUND:
-        text = repr(v)
-        if "e" not in text:
-            return Decimal(text)
-    if v is None:
+    if t is int:
+        d = _INTS.get(v)
+        if d is None and -NUMBER_BOUND < v < NUMBER_BOUND:
+            d = _keep(_INTS, v, Decimal(v))
+        if d is not None:
+            return d
+    elif t is float:
+        d = _FLOATS.get(v)
+        if d is None and -NUMBER_BOUND < v < NUMBER_BOUND:
+            text = repr(v)
+            if "e" not in text:
+                d = Decimal(text)
+                if v:
+                    _keep(_FLOATS, v, d)
+        if d is not None:
+            return d
+    elif v is None:
         return None
     raise _Unusual
+
+
+def _keep(kept: dict[Any, Decimal], v: Any, d: Decimal) -> Decimal:
+    if len(kept) >= _KEPT:
+        kept.clear()
+    kept[v] = d
+    return d
 
 
 def _whole(v: Any) -> int | None:
