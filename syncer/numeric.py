@@ -5,7 +5,8 @@ for text. A full sync writes about 60 numbers an order (quantities, prices, weig
 most of them are the same few values: 0, 1, 2, the prices of the items an account buys. Here a
 value's encoding is found by its text (which tells 1.0 from 1.00: equal Decimals, but different
 numerics), at about a quarter of the cost; values not seen lately are encoded as asyncpg does.
-Decoding gives what asyncpg's own decoder gives: a Decimal with the column's display scale.
+Decoding gives the value Postgres holds, with its display scale, as asyncpg's decoder does (which
+writes a whole number ending in 0000 as 1E+4; this writes 10000, as Postgres shows it).
 
 `register` installs the codec on a connection (`syncer.db` does it for every connection).
 """
@@ -14,7 +15,7 @@ from __future__ import annotations
 
 import struct
 from decimal import Decimal
-from typing import Any
+from typing import Any, TypeVar
 
 _HEAD = struct.Struct("!hhHH")  # digits (base 10,000), weight, sign, display scale
 _POS, _NEG, _NAN, _PINF, _NINF = 0x0000, 0x4000, 0xC000, 0xD000, 0xF000
@@ -25,6 +26,8 @@ _MAX_DSCALE = 0x3FFF
 CACHE_SIZE = 16_384
 _encoded: dict[str, bytes] = {}
 _decoded: dict[bytes, Decimal] = {}
+K = TypeVar("K")
+V = TypeVar("V")
 
 
 def encode(value: Any) -> bytes:
@@ -34,21 +37,18 @@ def encode(value: Any) -> bytes:
         value = Decimal(value)
     text = str(value)
     data = _encoded.get(text)
-    if data is None:
-        data = _encode(value)
-        if len(_encoded) >= CACHE_SIZE:
-            _encoded.clear()
-        _encoded[text] = data
-    return data
+    return _remember(_encoded, text, _encode(value)) if data is None else data
 
 
 def decode(data: bytes) -> Decimal:
     value = _decoded.get(data)
-    if value is None:
-        value = _decode(data)
-        if len(_decoded) >= CACHE_SIZE:
-            _decoded.clear()
-        _decoded[data] = value
+    return _remember(_decoded, data, _decode(data)) if value is None else value
+
+
+def _remember(cache: dict[K, V], key: K, value: V) -> V:
+    if len(cache) >= CACHE_SIZE:
+        cache.clear()
+    cache[key] = value
     return value
 
 
