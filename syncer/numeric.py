@@ -4,7 +4,9 @@ asyncpg encodes each Decimal through `Decimal.as_tuple()`: about 0.8 µs a value
 for text. A full sync writes about 60 numbers an order (quantities, prices, weights, totals) and
 most of them are the same few values: 0, 1, 2, the prices of the items an account buys. Here a
 value's encoding is found by its text (which tells 1.0 from 1.00: equal Decimals, but different
-numerics), at about a quarter of the cost; values not seen lately are encoded as asyncpg does.
+numerics), at about a third of the cost (0.28 µs); values not seen lately are encoded from that
+text (1.8 µs with the look-up; asyncpg's way, for exponents, NaN and the infinities, 3.5 µs).
+`bench/copy_encoding.py`: 0.74-0.77× the client CPU of COPYing a full sync's rows.
 Decoding gives the value Postgres holds, with its display scale, as asyncpg's decoder does (which
 writes a whole number ending in 0000 as 1E+4; this writes 10000, as Postgres shows it).
 
@@ -37,7 +39,9 @@ def encode(value: Any) -> bytes:
         value = Decimal(value)
     text = str(value)
     data = _encoded.get(text)
-    return _remember(_encoded, text, _encode(value)) if data is None else data
+    if data is None:
+        data = _remember(_encoded, text, _encode_plain(text) or _encode(value))
+    return data
 
 
 def decode(data: bytes) -> Decimal:
@@ -50,6 +54,30 @@ def _remember(cache: dict[K, V], key: K, value: V) -> V:
         cache.clear()
     cache[key] = value
     return value
+
+
+def _encode_plain(text: str) -> bytes | None:
+    """The common case from its text, `-1234.50`, at half the cost of `_encode`; None for any
+    other text (exponents, NaN, the infinities, a long one, whose limits `_encode` checks)."""
+    whole, _, fraction = text.removeprefix("-").partition(".")
+    if len(text) > 100 or not whole.isdigit() or not (fraction.isdigit() or not fraction):
+        return None
+    pad = -len(fraction) % 4  # the fraction in whole groups of four digits
+    n = int(whole + fraction + "0" * pad)
+    if not n:
+        return _HEAD.pack(0, 0, _POS, len(fraction))
+    weight = -(len(fraction) + pad) // 4 - 1
+    while not n % 10_000:  # trailing zero groups are not sent
+        n //= 10_000
+        weight += 1
+    groups: list[int] = []
+    while n:
+        n, group = divmod(n, 10_000)
+        groups.append(group)
+    groups.reverse()
+    sign = _NEG if text[0] == "-" else _POS
+    head = _HEAD.pack(len(groups), weight + len(groups), sign, len(fraction))
+    return head + struct.pack(f"!{len(groups)}H", *groups)
 
 
 def _encode(value: Decimal) -> bytes:
