@@ -18,6 +18,7 @@ from decimal import Decimal
 from typing import Any
 
 from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
+from syncer.numeric import remember
 from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, unique
 
 
@@ -49,10 +50,9 @@ def _text(v: Any) -> str | None:
 # The Decimals of recent JSON numbers. An order holds about 60 numbers, mostly the same few
 # (quantities, the prices of the items bought), and a Decimal made from a float's text costs
 # 0.6 µs. Two tables because 1 == 1.0 while Decimal(1) and Decimal("1.0") differ in scale; zero
-# floats are not kept, as -0.0 == 0.0 too. Emptied when full: bounded whatever comes.
+# floats are not kept, as -0.0 == 0.0 too. Bounded as the numeric codec's caches are.
 _INTS: dict[int, Decimal] = {}
 _FLOATS: dict[float, Decimal] = {}
-_KEPT = 16_384
 
 
 def _number(v: Any) -> Decimal | None:
@@ -60,7 +60,7 @@ def _number(v: Any) -> Decimal | None:
     if t is int:
         d = _INTS.get(v)
         if d is None and -NUMBER_BOUND < v < NUMBER_BOUND:
-            d = _keep(_INTS, v, Decimal(v))
+            d = remember(_INTS, v, Decimal(v))
         if d is not None:
             return d
     elif t is float:
@@ -70,19 +70,12 @@ def _number(v: Any) -> Decimal | None:
             if "e" not in text:
                 d = Decimal(text)
                 if v:
-                    _keep(_FLOATS, v, d)
+                    remember(_FLOATS, v, d)
         if d is not None:
             return d
     elif v is None:
         return None
     raise _Unusual
-
-
-def _keep(kept: dict[Any, Decimal], v: Any, d: Decimal) -> Decimal:
-    if len(kept) >= _KEPT:
-        kept.clear()
-    kept[v] = d
-    return d
 
 
 def _whole(v: Any) -> int | None:

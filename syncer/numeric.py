@@ -40,16 +40,17 @@ def encode(value: Any) -> bytes:
     text = str(value)
     data = _encoded.get(text)
     if data is None:
-        data = _remember(_encoded, text, _encode_plain(text) or _encode(value))
+        data = remember(_encoded, text, _encode_plain(text) or _encode(value))
     return data
 
 
 def decode(data: bytes) -> Decimal:
     value = _decoded.get(data)
-    return _remember(_decoded, data, _decode(data)) if value is None else value
+    return remember(_decoded, data, _decode(data)) if value is None else value
 
 
-def _remember(cache: dict[K, V], key: K, value: V) -> V:
+def remember(cache: dict[K, V], key: K, value: V) -> V:
+    """Store `value` under `key` in a cache of at most CACHE_SIZE entries (emptied when full)."""
     if len(cache) >= CACHE_SIZE:
         cache.clear()
     cache[key] = value
