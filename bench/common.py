@@ -337,10 +337,9 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     full sync writes: the orders, their children and each order's first status."""
     import aiohttp
     import asyncpg
-    import orjson
 
     from syncer import loader, schema
-    from syncer.detail_rows import detail_rows
+    from syncer.detail_rows import decode, detail_rows
     from syncer.models import parse_list_row
     from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS
 
@@ -350,7 +349,7 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
         numbers = [r.order_number or "" for r in listed]
         bodies = await _fetch_details(http, info, headers, numbers, keep=True)
     orders = [
-        detail_rows(info.customer, row, orjson.loads(body), body, START)
+        detail_rows(info.customer, row, decode(body), body, START)
         for row, body in zip(listed, bodies, strict=True)
     ]
     del bodies, listed

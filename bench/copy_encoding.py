@@ -18,12 +18,11 @@ from typing import Any
 
 import asyncpg
 import common
-import orjson
 from parse import AT, bodies
 from simproc import CUSTOMER
 
 from syncer import numeric, schema
-from syncer.detail_rows import detail_rows
+from syncer.detail_rows import decode, detail_rows
 from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
 
 
@@ -49,7 +48,7 @@ async def main() -> None:
     )  # fmt: skip
     raw, listed = bodies(args.orders)
     orders = [
-        detail_rows(CUSTOMER, lr, orjson.loads(b), b, AT) for b, lr in zip(raw, listed, strict=True)
+        detail_rows(CUSTOMER, lr, decode(b), b, AT) for b, lr in zip(raw, listed, strict=True)
     ]
     n = len(orders)
     numbers = sum(

@@ -77,7 +77,7 @@ async def floor_load(con: Any, orders: list[OrderRows], _: datetime) -> None:
 
 def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
     """Rows of every order, then of the changed orders after the change (not timed)."""
-    from syncer.detail_rows import detail_rows
+    from syncer.detail_rows import decode, detail_rows
     from syncer.models import parse_list_row
     from syncer.sim import FakeClock, SimConfig, Simulator, Subscription, payloads
 
@@ -89,7 +89,7 @@ def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
         listed = parse_list_row(
             orjson.loads(orjson.dumps(payloads.list_row(sim.view(state), False)))
         )
-        return detail_rows(simproc.CUSTOMER, listed, orjson.loads(body), body, AT)
+        return detail_rows(simproc.CUSTOMER, listed, decode(body), body, AT)
 
     before = [rows_of(s) for s in sim.orders_of(simproc.CUSTOMER)]
     sim.clock.advance(600)

@@ -12,6 +12,8 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from datetime import date
 from typing import Any, TypedDict, TypeVar, Unpack
 
+import orjson
+
 from syncer.api_models import (
     CancelResult,
     OrderSummary,
@@ -155,15 +157,19 @@ class ScanSourceClient:
         sales_order_number: str,
         *,
         exclude_serial_tracking: bool = False,
+        decode: Callable[[bytes], Any] = orjson.loads,
     ) -> tuple[bytes, Any]:
-        """The detail as received (to hash and keep) and as decoded JSON (to validate)."""
+        """The detail as received (to hash and keep) and as decoded JSON (to validate), or as
+        `decode` reads it (the sync's `detail_rows.decode`)."""
         params = api_params(
             customer_number=customer_number,
             sales_order_number=sales_order_number,
             exclude_serial_tracking=exclude_serial_tracking,
         )
         # Decoded where it is received: a broken body is transient, and retried.
-        return await self.transport.request_json("detail", "GET", "/detail", params=params)
+        return await self.transport.request_json(
+            "detail", "GET", "/detail", params=params, decode=decode
+        )
 
     # -- typed operations ---------------------------------------------------------------------
 

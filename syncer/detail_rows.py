@@ -1,25 +1,170 @@
-"""A detail's rows in one pass over its decoded JSON: the common case of `syncer.models` and
-`syncer.rows` together, without a model instance per object.
+"""A detail's rows straight from its bytes: the common case of `syncer.models` and
+`syncer.rows` together, without a dict or a model instance per object.
 
 Validating into the tolerant models and then building rows costs about 150 µs per order
 (bench/parse.py), paid for every order a full sync loads. Almost every payload is plain: text
 short and free of NUL, numbers as JSON integers and plain floats, dates as YYYY-MM-DD, arrays as
-arrays, objects as objects. For those, this pass builds exactly the rows the long way gives, at
-about half the cost (tests/unit/test_detail_rows.py holds the two to that, on the simulator's
-payloads and on generated ones). Anything else (a quirk of API reference §10, a bad value, a
-structural problem) raises `_Unusual` here, and the order takes the long way, which gives the
-rows or the readable error. So this module never decides anything the models do not.
+arrays, objects as objects. `decode` reads such a body with msgspec into the typed structs below,
+which check the types and bounds as they decode (in C), and `detail_rows` builds exactly the rows
+the long way gives from them (tests/unit/test_detail_rows.py holds the two to that, on the
+simulator's payloads and on generated ones). Anything else (a quirk of API reference §10, a bad
+value, a structural problem) decodes to plain JSON instead, or raises `_Unusual` here, and the
+order takes the long way, which gives the rows or the readable error. So this module never
+decides anything the models do not.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Annotated, Any
+
+import msgspec
+import orjson
+from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
 from syncer.numeric import remember
 from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, unique
+
+# What the structs accept: only what the models' validators return unchanged (numbers are turned
+# into Decimals as the models do, below). The names are the API's, character for character.
+Text = Annotated[str, Meta(max_length=MAX_TEXT)] | None
+Whole = Annotated[int, Meta(ge=-INT4_MAX, le=INT4_MAX)] | None
+Number = int | float | None  # as orjson reads them: 2 is an int, 2.0 a float
+Day = date | None  # YYYY-MM-DD only
+Texts = list[Annotated[str, Meta(max_length=MAX_TEXT)]] | None
+
+
+class _Object(Struct, rename="pascal", gc=False):
+    """A JSON object; unknown keys are ignored, as the models ignore them."""
+
+
+class _Address(_Object):
+    name: Text = None
+    attn: Text = None
+    street1: Text = None
+    street2: Text = None
+    city: Text = None
+    state: Text = None
+    postal_code: Text = None
+    country: Text = None
+
+
+class _Schedule(_Object):
+    estimated_ship_date: Day = None
+    confirmed: Number = None
+
+
+class _Line(_Object):
+    line_number: Whole = None
+    po_line_number: Whole = field(default=None, name="POLineNumber")
+    reference_line_number: Text = None
+    item_number: Text = None
+    product_mfr_part: Text = None
+    customer_part_number: Text = None
+    customer_part_reference: Text = None
+    product_description: Text = None
+    item_cat_code: Text = None
+    item_cat_desc: Text = None
+    matl_grp_code: Text = None
+    matl_grp_desc: Text = None
+    ordered: Number = None
+    committed: Number = None
+    back_ordered: Number = None
+    shipped: Number = None
+    canceled: Number = None
+    reject_reason: Text = None
+    price: Number = None
+    currency: Text = None
+    schedule_lines: list[_Schedule] | None = None
+    serial_numbers: Texts = None
+    # Absent and null differ here: the misspelt key counts only where the right one is absent.
+    invoice_numbers: Texts | UnsetType = UNSET
+    invoice_nmbers: Texts | UnsetType = UNSET
+    tracking_numbers: Texts = None
+
+
+class _Parcel(_Object):
+    carton_number: Text = None
+    carrier_code: Text = None
+    tracking_type: Text = None
+    tracking_number: Text = None
+    weight: Number = None
+    weight_uom: Text = field(default=None, name="WeightUOM")
+
+
+class _Unit(_Object):
+    carton_number: Text = None
+    serial_number: Text = None
+    mac_address: Text = field(default=None, name="MACAddress")
+    mac_address_unformatted: Text = field(default=None, name="MACAddressUnformatted")
+
+
+class _DeliveryLine(_Object):
+    delivery_document_line_number: Whole = None
+    order_line_number: Whole = None
+    item_number: Text = None
+    quantity_ordered: Number = None
+    quantity_picked: Number = None
+    quantity_scanned: Number = None
+    quantity_shipped: Number = None
+    quantity_canceled: Number = None
+    line_item_details: list[_Unit] | None = None
+
+
+class _Delivery(_Object):
+    delivery_document_number: Text = None
+    delivery_status: Text = None
+    shipped_date: Day = None
+    parcels: list[_Parcel] | None = None
+    line_items: list[_DeliveryLine] | None = None
+
+
+class PlainDetail(_Object):
+    """A detail that decoded as plain: every field of the right type, within bounds."""
+
+    sales_order_number: Text = None
+    po_number: Text = field(default=None, name="PONumber")
+    end_user_po: Text = field(default=None, name="EndUserPO")
+    reference_number: Text = None
+    doc_type: Text = None
+    status: Text = None
+    last_ship_date: Day = None
+    memo: Text = None
+    sales_rep_code: Text = None
+    sales_rep_name: Text = None
+    sales_rep_email: Text = None
+    entered_by_email: Text = None
+    shipping_option_description: Text = None
+    currency: Text = None
+    freight_amount: Number = None
+    insurance_amount: Number = None
+    tax_amount: Number = None
+    total: Number = None
+    billing_address: _Address | None = None
+    shipping_address: _Address | None = None
+    sales_order_lines: list[_Line] | None = None
+    deliveries: list[_Delivery] | None = None
+    invoice_numbers: Texts | UnsetType = UNSET
+    invoice_nmbers: Texts | UnsetType = UNSET
+    tracking_numbers: Texts = None
+
+
+_PLAIN = msgspec.json.Decoder(PlainDetail)
+
+
+def decode(body: bytes) -> Any:
+    """A detail body as a `PlainDetail` when it is plain, else as JSON (orjson, as every other
+    body is read); orjson.JSONDecodeError when it is not JSON at all. Text holding NUL is not
+    plain: JSON can only write it as an escape, so one look at the bytes finds it."""
+    if b"\\u0000" not in body:
+        try:
+            return _PLAIN.decode(body)
+        except msgspec.DecodeError:
+            pass
+    return orjson.loads(body)
 
 
 class _Unusual(Exception):
@@ -29,22 +174,15 @@ class _Unusual(Exception):
 def detail_rows(
     customer_number: str, listed: OrderListRow, payload: Any, raw: bytes, fetched_at: datetime
 ) -> OrderRows:
-    """The rows of one order's detail (`payload`, decoded from `raw`), as
-    `build_rows(..., parse_detail(payload), ...)` gives them; PayloadError as it raises it."""
-    try:
-        return _one_pass(customer_number, listed, payload, raw, fetched_at)
-    except _Unusual:
-        return build_rows(customer_number, listed, parse_detail(payload), raw, fetched_at)
-
-
-# Each accepts only values its tolerant counterpart in syncer.models returns unchanged (or, for
-# numbers, turns into a Decimal the same way), and raises _Unusual for everything else.
-
-
-def _text(v: Any) -> str | None:
-    if v is None or (type(v) is str and len(v) <= MAX_TEXT and "\x00" not in v):
-        return v
-    raise _Unusual
+    """The rows of one order's detail (`payload`, `decode(raw)`), as
+    `build_rows(..., parse_detail(orjson.loads(raw)), ...)` gives them; PayloadError as it
+    raises it."""
+    if type(payload) is PlainDetail:
+        try:
+            return _plain(customer_number, listed, payload, raw, fetched_at)
+        except _Unusual:
+            payload = orjson.loads(raw)
+    return build_rows(customer_number, listed, parse_detail(payload), raw, fetched_at)
 
 
 # The Decimals of recent JSON numbers. An order holds about 60 numbers, mostly the same few
@@ -78,59 +216,20 @@ def _number(v: Any) -> Decimal | None:
     raise _Unusual
 
 
-def _whole(v: Any) -> int | None:
-    if v is None or (type(v) is int and -INT4_MAX <= v <= INT4_MAX):
-        return v
-    raise _Unusual
+def _strings(v: list[str] | UnsetType | None) -> Sequence[str]:
+    """Empty strings are dropped, as the models drop them; each string once."""
+    return unique([x for x in v if x]) if v else []
 
 
-def _day(v: Any) -> date | None:
-    if v is None:
-        return None
-    if type(v) is str and len(v) == 10 and v[4] == "-":
-        try:
-            return date.fromisoformat(v)
-        except ValueError:
-            raise _Unusual from None
-    raise _Unusual
-
-
-def _objects(v: Any) -> list[dict[str, Any]]:
-    """An array of objects (null: none)."""
-    if v is None:
-        return []
-    if type(v) is list and all(type(x) is dict for x in v):
-        return v
-    raise _Unusual
-
-
-def _strings(v: Any) -> list[str]:
-    """An array of strings (null: none); empty strings are dropped, as the models drop them."""
-    if v is None:
-        return []
-    if type(v) is list:
-        for x in v:
-            if not (type(x) is str and len(x) <= MAX_TEXT and "\x00" not in x):
-                raise _Unusual
-        return [x for x in v if x]
-    raise _Unusual
-
-
-def _invoices(d: dict[str, Any]) -> list[str]:
+def _invoices(o: PlainDetail | _Line) -> Sequence[str]:
     # The misspelt key of API reference §10, as the models read it.
-    return _strings(d["InvoiceNumbers"] if "InvoiceNumbers" in d else d.get("InvoiceNmbers"))
+    return _strings(o.invoice_numbers if o.invoice_numbers is not UNSET else o.invoice_nmbers)
 
 
-def _address(a: Any) -> Row:
+def _address(a: _Address | None) -> Row:
     if a is None:
         return (None,) * 8
-    if type(a) is not dict:
-        raise _Unusual
-    g = a.get
-    return (
-        _text(g("Name")), _text(g("Attn")), _text(g("Street1")), _text(g("Street2")),
-        _text(g("City")), _text(g("State")), _text(g("PostalCode")), _text(g("Country")),
-    )  # fmt: skip
+    return (a.name, a.attn, a.street1, a.street2, a.city, a.state, a.postal_code, a.country)
 
 
 def _quantities(*values: Decimal | None) -> tuple[Decimal | None, ...]:
@@ -140,27 +239,22 @@ def _quantities(*values: Decimal | None) -> tuple[Decimal | None, ...]:
     return values
 
 
-def _one_pass(
-    customer_number: str, listed: OrderListRow, d: Any, raw: bytes, fetched_at: datetime
+def _plain(
+    customer_number: str, listed: OrderListRow, d: PlainDetail, raw: bytes, fetched_at: datetime
 ) -> OrderRows:
     order_no = listed.order_number
-    if type(d) is not dict or not order_no:
-        raise _Unusual
-    g = d.get
-    number = _text(g("SalesOrderNumber"))
-    if number and number != order_no:
+    if not order_no or (d.sales_order_number and d.sales_order_number != order_no):
         raise _Unusual
     key = (customer_number, order_no)
     digest = content_hash(raw)
     header: Row = (
-        *key, _text(g("PONumber")), _text(g("EndUserPO")), _text(g("ReferenceNumber")),
-        _text(g("DocType")), _text(g("Status")) or listed.status, listed.date_entered,
-        listed.last_changed, _day(g("LastShipDate")), _text(g("Memo")), _text(g("SalesRepCode")),
-        _text(g("SalesRepName")), _text(g("SalesRepEmail")), _text(g("EnteredByEmail")),
-        _text(g("ShippingOptionDescription")), _text(g("Currency")), _number(g("FreightAmount")),
-        _number(g("InsuranceAmount")), _number(g("TaxAmount")), _number(g("Total")),
-        *_address(g("BillingAddress")), *_address(g("ShippingAddress")), digest,
-        stored_raw(raw), fetched_at,
+        *key, d.po_number, d.end_user_po, d.reference_number, d.doc_type,
+        d.status or listed.status, listed.date_entered, listed.last_changed, d.last_ship_date,
+        d.memo, d.sales_rep_code, d.sales_rep_name, d.sales_rep_email, d.entered_by_email,
+        d.shipping_option_description, d.currency, _number(d.freight_amount),
+        _number(d.insurance_amount), _number(d.tax_amount), _number(d.total),
+        *_address(d.billing_address), *_address(d.shipping_address), digest, stored_raw(raw),
+        fetched_at,
     )  # fmt: skip
     lines: list[Row] = []
     schedules: list[Row] = []
@@ -168,65 +262,59 @@ def _one_pass(
     line_invoices: list[Row] = []
     line_tracking: list[Row] = []
     seen: set[int] = set()
-    for ln in _objects(g("SalesOrderLines")):
-        lg = ln.get
-        n = _whole(lg("LineNumber"))
+    for ln in d.sales_order_lines or ():
+        n = ln.line_number
         if n is None or n in seen:
             raise _Unusual
         seen.add(n)
         lines.append((
-            *key, n, _whole(lg("POLineNumber")), _text(lg("ReferenceLineNumber")),
-            _text(lg("ItemNumber")), _text(lg("ProductMfrPart")), _text(lg("CustomerPartNumber")),
-            _text(lg("CustomerPartReference")), _text(lg("ProductDescription")),
-            _text(lg("ItemCatCode")), _text(lg("ItemCatDesc")), _text(lg("MatlGrpCode")),
-            _text(lg("MatlGrpDesc")),
-            *_quantities(_number(lg("Ordered")), _number(lg("Committed")),
-                         _number(lg("BackOrdered")), _number(lg("Shipped")),
-                         _number(lg("Canceled"))),
-            _text(lg("RejectReason")), _number(lg("Price")), _text(lg("Currency")),
+            *key, n, ln.po_line_number, ln.reference_line_number, ln.item_number,
+            ln.product_mfr_part, ln.customer_part_number, ln.customer_part_reference,
+            ln.product_description, ln.item_cat_code, ln.item_cat_desc, ln.matl_grp_code,
+            ln.matl_grp_desc,
+            *_quantities(_number(ln.ordered), _number(ln.committed), _number(ln.back_ordered),
+                         _number(ln.shipped), _number(ln.canceled)),
+            ln.reject_reason, _number(ln.price), ln.currency,
         ))  # fmt: skip
         schedules.extend(
-            (*key, n, seq, _day(s.get("EstimatedShipDate")), _number(s.get("Confirmed")))
-            for seq, s in enumerate(_objects(lg("ScheduleLines")), start=1)
+            (*key, n, seq, s.estimated_ship_date, _number(s.confirmed))
+            for seq, s in enumerate(ln.schedule_lines or (), start=1)
         )
-        serials.extend((*key, n, v) for v in unique(_strings(lg("SerialNumbers"))))
-        line_invoices.extend((*key, n, v) for v in unique(_invoices(ln)))
-        line_tracking.extend((*key, n, v) for v in unique(_strings(lg("TrackingNumbers"))))
+        serials.extend((*key, n, v) for v in _strings(ln.serial_numbers))
+        line_invoices.extend((*key, n, v) for v in _invoices(ln))
+        line_tracking.extend((*key, n, v) for v in _strings(ln.tracking_numbers))
     deliveries: list[Row] = []
     parcels: list[Row] = []
     delivery_lines: list[Row] = []
     details: list[Row] = []
     docs: set[str] = set()
-    for dv in _objects(g("Deliveries")):
-        dg = dv.get
-        doc = _text(dg("DeliveryDocumentNumber"))
+    for dv in d.deliveries or ():
+        doc = dv.delivery_document_number
         if not doc or doc in docs:
             raise _Unusual
         docs.add(doc)
-        deliveries.append((*key, doc, _text(dg("DeliveryStatus")), _day(dg("ShippedDate"))))
+        deliveries.append((*key, doc, dv.delivery_status, dv.shipped_date))
         parcels.extend(
-            (*key, doc, seq, _text(p.get("CartonNumber")), _text(p.get("CarrierCode")),
-             _text(p.get("TrackingType")), _text(p.get("TrackingNumber")),
-             _number(p.get("Weight")), _text(p.get("WeightUOM")))
-            for seq, p in enumerate(_objects(dg("Parcels")), start=1)
+            (*key, doc, seq, p.carton_number, p.carrier_code, p.tracking_type,
+             p.tracking_number, _number(p.weight), p.weight_uom)
+            for seq, p in enumerate(dv.parcels or (), start=1)
         )  # fmt: skip
         numbers: set[int] = set()
-        for li in _objects(dg("LineItems")):
-            lg = li.get
-            n = _whole(lg("DeliveryDocumentLineNumber"))
+        for li in dv.line_items or ():
+            n = li.delivery_document_line_number
             if n is None or n in numbers:
                 raise _Unusual
             numbers.add(n)
             delivery_lines.append((
-                *key, doc, n, _whole(lg("OrderLineNumber")), _text(lg("ItemNumber")),
-                *_quantities(_number(lg("QuantityOrdered")), _number(lg("QuantityPicked")),
-                             _number(lg("QuantityScanned")), _number(lg("QuantityShipped")),
-                             _number(lg("QuantityCanceled"))),
+                *key, doc, n, li.order_line_number, li.item_number,
+                *_quantities(_number(li.quantity_ordered), _number(li.quantity_picked),
+                             _number(li.quantity_scanned), _number(li.quantity_shipped),
+                             _number(li.quantity_canceled)),
             ))  # fmt: skip
             details.extend(
-                (*key, doc, n, seq, _text(x.get("CartonNumber")), _text(x.get("SerialNumber")),
-                 _text(x.get("MACAddress")), _text(x.get("MACAddressUnformatted")))
-                for seq, x in enumerate(_objects(lg("LineItemDetails")), start=1)
+                (*key, doc, n, seq, x.carton_number, x.serial_number, x.mac_address,
+                 x.mac_address_unformatted)
+                for seq, x in enumerate(li.line_item_details or (), start=1)
             )  # fmt: skip
     children: dict[str, list[Row]] = {
         "sales_order_lines": lines,
@@ -234,8 +322,8 @@ def _one_pass(
         "sales_order_line_serials": serials,
         "sales_order_line_invoices": line_invoices,
         "sales_order_line_tracking_numbers": line_tracking,
-        "sales_order_invoices": [(*key, v) for v in unique(_invoices(d))],
-        "sales_order_tracking_numbers": [(*key, v) for v in unique(_strings(g("TrackingNumbers")))],
+        "sales_order_invoices": [(*key, v) for v in _invoices(d)],
+        "sales_order_tracking_numbers": [(*key, v) for v in _strings(d.tracking_numbers)],
         "deliveries": deliveries,
         "delivery_parcels": parcels,
         "delivery_lines": delivery_lines,

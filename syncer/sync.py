@@ -36,7 +36,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import loader
 from syncer.client import ScanSourceClient
-from syncer.detail_rows import detail_rows
+from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
@@ -450,7 +450,7 @@ class AccountSync:
     async def _fetch_one(self, listed: OrderListRow, held_hash: str | None) -> Loadable:
         order_no = listed.order_number or ""
         try:
-            body, payload = await self.client.detail_json(self.account, order_no)
+            body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
         except ApiError as exc:
             return Failure(order_no, "fetch", str(exc))
         fetched_at = self.clock()

@@ -151,8 +151,9 @@ class Transport:
         async def send(token: str | None) -> bytes:
             assert token is not None
             body, _ = await self._send(
-                operation, method, path, token, params, json_body, check_json
-            )
+                operation, method, path, token, params, json_body,
+                orjson.loads if check_json else None,
+            )  # fmt: skip
             return body
 
         return await self._attempts(operation, send, authenticated=True, repeatable=repeatable)
@@ -165,13 +166,15 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
+        decode: Callable[[bytes], Any] = orjson.loads,
     ) -> tuple[bytes, Any]:
         """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
-        is empty or not JSON is transient, and retried."""
+        is empty or not JSON is transient, and retried. `decode` may read it into something
+        richer than plain JSON; it raises orjson.JSONDecodeError for what is not JSON."""
 
         async def send(token: str | None) -> tuple[bytes, Any]:
             assert token is not None
-            body, data = await self._send(operation, method, path, token, params, json_body, True)
+            body, data = await self._send(operation, method, path, token, params, json_body, decode)
             if not body:
                 raise TransientApiError(f"{operation}: empty body", operation=operation)
             return body, data
@@ -250,7 +253,7 @@ class Transport:
         token: str,
         params: Mapping[str, str] | None,
         json_body: Any,
-        check_json: bool,
+        decode: Callable[[bytes], Any] | None,
     ) -> tuple[bytes, Any]:
         headers = {
             "Ocp-Apim-Subscription-Key": self._credentials.subscription_key.get_secret_value(),
@@ -284,8 +287,8 @@ class Transport:
                 *(operation, method, path, _query(params), status, len(body), elapsed_ms),
             )
         if status < 300:
-            if check_json and body:
-                return body, check_json_body(operation, status, content_type, body)
+            if decode is not None and body:
+                return body, check_json_body(operation, status, content_type, body, decode)
             return body, None
         raise self._error_for(operation, status, body, retry_after)
 
@@ -354,7 +357,13 @@ def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> fl
     return rng.uniform(0, min(cap, base * 2**attempt))
 
 
-def check_json_body(operation: str, status: int, content_type: str, body: bytes) -> Any:
+def check_json_body(
+    operation: str,
+    status: int,
+    content_type: str,
+    body: bytes,
+    decode: Callable[[bytes], Any] = orjson.loads,
+) -> Any:
     """A 2xx body must be JSON, whole: a gateway page or a cut-off body is worth another try."""
     if content_type != "application/json" and not content_type.endswith("+json"):
         raise TransientApiError(
@@ -362,7 +371,7 @@ def check_json_body(operation: str, status: int, content_type: str, body: bytes)
             status=status,
             operation=operation,
         )
-    return parse_json(body, operation)
+    return parse_json(body, operation, decode)
 
 
 def _query(params: Mapping[str, str] | None) -> str:
@@ -376,9 +385,9 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return parse_retry_after(headers.get("Retry-After"), now)
 
 
-def parse_json(body: bytes, operation: str) -> Any:
+def parse_json(body: bytes, operation: str, decode: Callable[[bytes], Any] = orjson.loads) -> Any:
     try:
-        return orjson.loads(body)
+        return decode(body)
     except orjson.JSONDecodeError as exc:
         raise TransientApiError(
             f"{operation}: body is not valid JSON", operation=operation
