@@ -152,7 +152,7 @@ def _rss_mb() -> float:
         return int(f.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 1e6
 
 
-def _measured(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Measured:
+def measured(fn: Callable[..., Awaitable[Any]], args: tuple[Any, ...]) -> Measured:
     base = _rss_mb()
     queued0 = _queued_seconds()
     cpu0, t0 = cpu_seconds(), time.perf_counter()
@@ -183,10 +183,10 @@ def in_child(
     with ProcessPoolExecutor(1, mp_context=mp.get_context("spawn")) as pool:
         pool.submit(_warm).result()  # start the process (and its imports) outside the timing
         sim_cpu0 = sim.call("cpu") if sim else 0.0
-        measured: Measured = pool.submit(_measured, fn, args).result()
+        result: Measured = pool.submit(measured, fn, args).result()
         if sim:
-            measured.sim_cpu = sim.call("cpu") - sim_cpu0
-    return measured
+            result.sim_cpu = sim.call("cpu") - sim_cpu0
+    return result
 
 
 def _warm() -> None:

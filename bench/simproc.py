@@ -157,6 +157,11 @@ class SimProcess:
             raise RuntimeError(f"simulator: {value}")
         return value
 
+    @property
+    def pid(self) -> int:
+        assert self._proc.pid is not None, "not started"
+        return self._proc.pid
+
     def call(self, name: str, *args: Any) -> Any:
         self._conn.send((name, args))
         return self._reply()

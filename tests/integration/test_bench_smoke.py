@@ -48,3 +48,12 @@ def test_the_copy_encoding_bench_compares_both_codecs_on_the_same_rows(admin_url
     out = bench("copy_encoding.py", admin_url, "--quick", "--repeat", "1")
     assert "COPY encoding of 500 orders" in out
     assert "asyncpg's codecs" in out and "1.00x" in out and "syncer.numeric" in out
+
+
+@pytest.mark.slow
+def test_the_occupancy_bench_accounts_for_every_sample(admin_url: str) -> None:
+    out = bench("occupancy.py", admin_url, "--orders", "300")
+    shares = [float(line.split()[-1].rstrip("%")) for line in out.splitlines()
+              if line.strip()[:1].isdigit() and line.strip().endswith("%")]  # fmt: skip
+    assert 99.5 < sum(shares) < 100.5  # the "how many" table: 0, 1, 2... processes
+    assert "syncer" in out and "postgres" in out and "alone:" in out
