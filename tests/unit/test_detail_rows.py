@@ -199,3 +199,14 @@ def test_a_structural_problem_gets_the_long_ways_words() -> None:
         f"PayloadError: SalesOrderLines.{len(payload['SalesOrderLines'])}: duplicate LineNumber "
         f"{payload['SalesOrderLines'][0]['LineNumber']}"
     )
+
+
+def test_decode_reads_plain_bodies_into_structs_and_leaves_the_rest_to_orjson() -> None:
+    _, raw = PLAIN[0]
+    assert isinstance(one_pass.decode(raw), one_pass.PlainDetail)
+    # Text holding NUL, and a field of the wrong type: plain JSON, for the long way.
+    assert one_pass.decode(b'{"Memo": "a\\u0000b"}') == {"Memo": "a\x00b"}
+    assert one_pass.decode(b'{"Total": "12.50"}') == {"Total": "12.50"}
+    # Not JSON at all: orjson's error, which the transport makes a transient (retried) one.
+    with pytest.raises(orjson.JSONDecodeError):
+        one_pass.decode(raw[:-10])

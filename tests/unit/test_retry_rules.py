@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 
 import pytest
 
+from syncer import detail_rows
 from syncer.errors import (
     AuthError,
     PermanentApiError,
@@ -59,6 +60,8 @@ def test_backoff_is_uniform_between_zero_and_an_exponential_ceiling_with_a_cap()
 def test_a_broken_2xx_body_is_a_transient_error(content_type: str, body: bytes) -> None:
     with pytest.raises(TransientApiError):
         check_json_body("detail", 200, content_type, body)
+    with pytest.raises(TransientApiError):  # the sync's detail decoder too
+        check_json_body("detail", 200, content_type, body, detail_rows.decode)
 
 
 def test_a_whole_json_body_is_parsed() -> None:
