@@ -210,3 +210,23 @@ def test_decode_reads_plain_bodies_into_structs_and_leaves_the_rest_to_orjson() 
     # Not JSON at all: orjson's error, which the transport makes a transient (retried) one.
     with pytest.raises(orjson.JSONDecodeError):
         one_pass.decode(raw[:-10])
+
+
+def test_bodies_orjson_cannot_read_are_never_taken_as_plain() -> None:
+    listed, raw = PLAIN[0]
+    # Not UTF-8, in a field read and in a field skipped (msgspec checks only the first).
+    for body in (raw.replace(b"{", b'{"Memo": "caf\xe9", ', 1), raw[:-1] + b', "Note": "caf\xe9"}'):
+        with pytest.raises(orjson.JSONDecodeError):
+            one_pass.decode(body)
+    # Nested deeper than msgspec recurses, in a field nobody reads: orjson reads it, the long way.
+    deep = raw[:-1] + b', "Note": ' + b"[" * 1010 + b"]" * 1010 + b"}"
+    assert exact(short_way(listed, deep)) == exact(long_way(listed, deep))
+    # A number past a double's range in a skipped field: msgspec reads the body, orjson cannot.
+    # An order that must then go the long way (a negative quantity) is a PayloadError, recorded
+    # as the order's failure, not an error that ends the run.
+    payload = orjson.loads(raw)
+    payload["SalesOrderLines"][0]["Ordered"] = -1
+    body = dumps(payload)[:-1] + b', "Note": 1e400}'
+    assert isinstance(one_pass.decode(body), one_pass.PlainDetail)
+    got = short_way(listed, body)
+    assert isinstance(got, str) and got.startswith("PayloadError: detail: ")
