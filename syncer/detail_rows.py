@@ -31,11 +31,12 @@ from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, un
 
 # What the structs accept: only what the models' validators return unchanged (numbers are turned
 # into Decimals as the models do, below). The names are the API's, character for character.
-Text = Annotated[str, Meta(max_length=MAX_TEXT)] | None
+_Str = Annotated[str, Meta(max_length=MAX_TEXT)]
+Text = _Str | None
+Texts = list[_Str] | None
 Whole = Annotated[int, Meta(ge=-INT4_MAX, le=INT4_MAX)] | None
 Number = int | float | None  # as orjson reads them: 2 is an int, 2.0 a float
 Day = date | None  # YYYY-MM-DD only
-Texts = list[Annotated[str, Meta(max_length=MAX_TEXT)]] | None
 
 
 class _Object(Struct, rename="pascal", gc=False):
