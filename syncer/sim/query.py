@@ -200,18 +200,35 @@ def _text_match(name: str, value: str, s: OrderState, city_of: Callable[[OrderSt
     return s.doc_type.casefold() == value.casefold()  # doctype
 
 
+def unfiltered(q: ListQuery) -> bool:
+    return not q.text and q.entered == (None, None) and q.changed == (None, None)
+
+
+def matching(
+    orders: Sequence[OrderState],
+    q: ListQuery,
+    city_of: Callable[[OrderState], str],
+    extra: Callable[[OrderState], bool] | None = None,
+) -> Iterator[OrderState]:
+    """The orders that match every filter of `q` (paging aside), in the order given. `extra` is
+    a further condition (summary's serial and MAC search)."""
+    ok = _matches(q, city_of, extra)
+    return (s for s in orders if ok(s))
+
+
 def select_page(
     orders: Sequence[OrderState],
     q: ListQuery,
     city_of: Callable[[OrderState], str],
     extra: Callable[[OrderState], bool] | None = None,
 ) -> list[OrderState]:
-    """One page of matches, in order-number order; a page past the end is empty. `extra` is a
-    further condition (summary's serial and MAC search)."""
-    unfiltered = not q.text and q.entered == (None, None) and q.changed == (None, None)
-    if unfiltered and extra is None:
-        start = (q.page - 1) * q.page_size
-        return list(orders[start : start + q.page_size])
-    ok = _matches(q, city_of, extra)
-    hits: Iterator[OrderState] = (s for s in orders if ok(s))
+    """One page of matches, in order-number order; a page past the end is empty."""
+    if unfiltered(q) and extra is None:
+        return page_of(orders, q)
+    hits = matching(orders, q, city_of, extra)
     return list(islice(hits, (q.page - 1) * q.page_size, q.page * q.page_size))
+
+
+def page_of(matches: Sequence[OrderState], q: ListQuery) -> list[OrderState]:
+    start = (q.page - 1) * q.page_size
+    return list(matches[start : start + q.page_size])

@@ -89,6 +89,9 @@ class Simulator:
         self._pending: list[tuple[float, int, str, OrderSpec]] = []
         self._seq = itertools.count()
         self._stamp: int | None = None  # the minute of the timed change being applied
+        # Counts every change to an order or the order book: what a search matched is still
+        # what it matches while this has not moved.
+        self.changes = 0
         self._settling = False
         self.driver: LifecycleDriver | None = None
         if config.lifecycle_events_per_hour > 0:
@@ -253,6 +256,7 @@ class Simulator:
         now = self._now_minute()
         s = new_order_state(self.config.seed, book, self._gid(book, idx), idx, now, spec)
         states.append(s)
+        self.changes += 1
         self._by_number[s.order_number] = s
         bisect.insort(self._by_change[customer_number], (s.last_changed, s.idx))
         if spec is not None and spec.requested_delivery is not None:
@@ -329,6 +333,7 @@ class Simulator:
         before = s.last_changed
         s.last_changed = max(before, self._now_minute())
         s.version += 1
+        self.changes += 1
         if s.last_changed != before:
             index = self._by_change[s.customer]
             del index[bisect.bisect_left(index, (before, s.idx))]

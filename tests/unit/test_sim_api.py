@@ -342,6 +342,26 @@ async def test_date_filters_select_whole_eastern_days_inclusive(api: Api) -> Non
     ]
 
 
+async def test_a_filtered_search_read_page_by_page_sees_changes_between_pages() -> None:
+    """The simulator keeps a search's matches for its next page: a change between two page
+    reads must still show, as the real API's fresh query per page would show it."""
+    clock = FakeClock(START)
+    sim = Simulator(SimConfig(subscriptions=(DEMO,), orders_per_account=50), clock)
+    async with run_simulator(sim) as running, aiohttp.ClientSession() as http:
+        api = Api(http, running)
+        query = {"customerNumber": CUSTOMER, "toLastChangeDate": "2024-03-07", "pageSize": "10"}
+        _, whole = await api.get("list", {**query, "pageSize": "100"})
+        numbers = [r["OrderNumber"] for r in whole]
+        pages = [await api.get("list", {**query, "page": str(p)}) for p in range(1, 7)]
+        assert [r["OrderNumber"] for _, rows in pages for r in rows] == numbers
+        _, first = await api.get("list", {**query, "page": "1"})
+        clock.set(START.replace(day=9))
+        sim.touch(CUSTOMER, numbers[12])  # now changed after the to-date: no longer matches
+        _, second = await api.get("list", {**query, "page": "2"})
+    assert [r["OrderNumber"] for r in first] == numbers[:10]
+    assert [r["OrderNumber"] for r in second] == numbers[10:12] + numbers[13:21]
+
+
 async def test_list_text_filters_match_their_fields(api: Api) -> None:
     _, everything = await api.get("list", {"customerNumber": CUSTOMER})
     sample = everything[7]
