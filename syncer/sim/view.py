@@ -15,7 +15,8 @@ from syncer.sim.plan import DeliveryLinePlan, DeliveryPlan, LinePlan, OrderPlan
 from syncer.sim.state import OrderState, shipping_address, status_of
 
 
-@dataclass(frozen=True, slots=True)
+# Not frozen, though never changed once built: see `syncer.sim.plan.LinePlan`.
+@dataclass(slots=True)
 class LineView:
     plan: LinePlan
     shipped: int
@@ -27,7 +28,7 @@ class LineView:
     serials: tuple[str, ...]
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class DeliveryView:
     plan: DeliveryPlan
     lines: tuple[DeliveryLinePlan, ...]
@@ -38,7 +39,7 @@ class DeliveryView:
         return eastern_day(self.shipped_minute)
 
 
-@dataclass(frozen=True, slots=True)
+@dataclass(slots=True)
 class OrderView:
     state: OrderState
     book: CustomerBook
