@@ -15,7 +15,6 @@ decides anything the models do not.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -27,7 +26,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 
 from syncer.errors import PayloadError
 from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
-from syncer.numeric import Encoded, remember
+from syncer.numeric import remember
 from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, unique
 
 # What the structs accept: only what the models' validators return unchanged (numbers are turned
@@ -204,14 +203,12 @@ def detail_rows(
     return build_rows(customer_number, listed, parse_detail(payload), raw, fetched_at)
 
 
-# The Decimals of recent JSON numbers, each with its numeric encoding (`numeric.Encoded`). An
-# order holds about 60 numbers, mostly the same few (quantities, the prices of the items bought),
-# and a Decimal made from a float's text costs 0.6 µs (2 with its encoding). Two tables because
-# 1 == 1.0 while Decimal(1) and Decimal("1.0") differ in scale; the zero floats apart, as
-# -0.0 == 0.0 too. Bounded as the numeric codec's caches are.
+# The Decimals of recent JSON numbers. An order holds about 60 numbers, mostly the same few
+# (quantities, the prices of the items bought), and a Decimal made from a float's text costs
+# 0.6 µs. Two tables because 1 == 1.0 while Decimal(1) and Decimal("1.0") differ in scale; zero
+# floats are not kept, as -0.0 == 0.0 too. Bounded as the numeric codec's caches are.
 _INTS: dict[int, Decimal] = {}
 _FLOATS: dict[float, Decimal] = {}
-_ZERO, _MINUS_ZERO = Encoded("0.0"), Encoded("-0.0")
 
 
 def _number(v: Any) -> Decimal | None:
@@ -219,17 +216,17 @@ def _number(v: Any) -> Decimal | None:
     if t is int:
         d = _INTS.get(v)
         if d is None and -NUMBER_BOUND < v < NUMBER_BOUND:
-            d = remember(_INTS, v, Encoded(v))
+            d = remember(_INTS, v, Decimal(v))
         if d is not None:
             return d
     elif t is float:
-        if not v:
-            return _MINUS_ZERO if math.copysign(1.0, v) < 0 else _ZERO
         d = _FLOATS.get(v)
         if d is None and -NUMBER_BOUND < v < NUMBER_BOUND:
             text = repr(v)
             if "e" not in text:
-                d = remember(_FLOATS, v, Encoded(text))
+                d = Decimal(text)
+                if v:
+                    remember(_FLOATS, v, d)
         if d is not None:
             return d
     elif v is None:

@@ -6,14 +6,9 @@ most of them are the same few values: 0, 1, 2, the prices of the items an accoun
 value's encoding is found by its text (which tells 1.0 from 1.00: equal Decimals, but different
 numerics), at about a third of the cost (0.28 µs); values not seen lately are encoded from that
 text (1.8 µs with the look-up; asyncpg's way, for exponents, NaN and the infinities, 3.5 µs).
+`bench/copy_encoding.py`: 0.74-0.77× the client CPU of COPYing a full sync's rows.
 Decoding gives the value Postgres holds, with its display scale, as asyncpg's decoder does (which
 writes a whole number ending in 0000 as 1E+4; this writes 10000, as Postgres shows it).
-
-A detail's numbers come as `Encoded` Decimals, which carry their encoding: the codec sends it
-as it is, with no text made and no look-up (a tenth of a microsecond a value; a cache miss is
-paid once per number, not once per table it is written to). `bench/copy_encoding.py`, a full
-sync's rows: 0.51× the client CPU of asyncpg's codec (48 against 94 µs an order; the text
-look-up alone: 0.84×, 73 against 88).
 
 `register` installs the codec on a connection (`syncer.db` does it for every connection).
 """
@@ -37,31 +32,9 @@ K = TypeVar("K")
 V = TypeVar("V")
 
 
-class Encoded(Decimal):
-    """A Decimal with its numeric encoding made once: `syncer.detail_rows` keeps one for each
-    recent JSON number and puts the same object in every row that holds the number. Equal to,
-    and shown as, the Decimal it is; arithmetic on it gives plain Decimals."""
-
-    __slots__ = ("wire",)
-    wire: bytes
-
-    def __new__(cls, value: int | str) -> Encoded:
-        self = super().__new__(cls, value)
-        if not self.is_finite():
-            raise ValueError(f"not a finite number: {value!r}")
-        text = str(self)
-        self.wire = _encode_plain(text) or _encode(self)
-        return self
-
-    def __reduce__(self) -> tuple[type[Encoded], tuple[str]]:
-        return Encoded, (str(self),)  # a copy or a pickle makes its encoding again
-
-
 def encode(value: Any) -> bytes:
     """A number (a Decimal, or whatever Decimal() takes, as with asyncpg's own codec) →
     numeric's binary form; ValueError for what numeric cannot hold."""
-    if type(value) is Encoded:
-        return value.wire
     if type(value) is not Decimal:
         value = Decimal(value)
     text = str(value)
