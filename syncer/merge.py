@@ -26,12 +26,13 @@ def staging(table: Table) -> str:
 # The headers' staging copies the column compression too: a value already compressed in staging
 # is stored as it is, so raw would otherwise keep pglz in the warehouse (migration 0004).
 # The children's staging tables have their table's primary key, so that the merge finds a held
-# row's staged twin by an index probe whatever the planner guesses. It guesses about one held
-# row per order (right for most), and without the index looked for each in a scan of staging:
-# quadratic in the size of a big order, paid at every change to it. An order of 10,000 lines
-# merged onto its 10,000 held lines took 5.4 s, 0.3 s with the index; a test's hostile order,
-# 54 s. (Planning every batch afresh instead, plan_cache_mode = force_custom_plan, did not
-# help: the guess is the same, and the foreign-key checks were then planned for every row.)
+# row's staged twin by an index probe whatever the planner guesses. It guesses few held rows
+# per order (right for most orders), and without the index looked for each in a scan of
+# staging: quadratic in the size of a big order, paid at every change to it. An order of 10,000
+# lines merged onto its 10,000 held lines took 5.4 s, 0.3 s with the index; one merge in the
+# hostile-payload chaos test took 54 s. (Planning every batch afresh instead, plan_cache_mode =
+# force_custom_plan, did not help: the guess is the same, and the foreign-key checks were then
+# planned for every row.)
 CREATE_STAGING = ";\n".join(
     [
         f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} "

@@ -82,12 +82,13 @@ class Operations:
 
     def _page(self, customer: str, q: ListQuery) -> list[OrderState]:
         """One page of a list or summary search (without serials)."""
-        orders = self._candidates(customer, q)
         if unfiltered(q):
-            return page_of(orders, q)
+            return page_of(self.sim.orders_of(customer), q)
+        self.sim.settle()  # the changes due by now count before the key is read
         key = (customer, dataclasses.replace(q, page=1), self.sim.changes)
         if self._last_search is None or self._last_search[0] != key:
-            self._last_search = (key, list(matching(orders, q, self.sim.city_of)))
+            hits = matching(self._candidates(customer, q), q, self.sim.city_of)
+            self._last_search = (key, list(hits))
         return page_of(self._last_search[1], q)
 
     # -- reads ----------------------------------------------------------------------------------
@@ -101,8 +102,8 @@ class Operations:
         q = parse_summary_query(params, self.sim.config.max_page_size)
         if not q.by_serial:
             return _ok([payloads.summary_row(self.sim.view(s)) for s in self._page(customer, q)])
-        hits = self.sim.orders_with_serials(customer, q.serials, q.macs)
         every = self.sim.orders_of(customer)  # the hits are positions in the whole account
+        hits = self.sim.orders_with_serials(customer, q.serials, q.macs)
         orders = [every[i] for i in sorted(hits)]
 
         def shipped(s: OrderState) -> bool:
