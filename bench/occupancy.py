@@ -50,9 +50,10 @@ def _sample(
     backends: list[int] = []
     found_at = 0.0
     while not stop.is_set():
-        # The writers connect after the run starts (a short run may end within half a second):
-        # looked for at every sample until seen, then twice a second.
-        if not backends or time.monotonic() - found_at > 0.5:
+        # The writers connect after the run starts, one after another, and a short run may end
+        # within half a second: looked for at every sample until there are as many backends as
+        # writers, then twice a second.
+        if len(backends) < common.WRITERS or time.monotonic() - found_at > 0.5:
             backends, found_at = _backends(database), time.monotonic()
         names = [name for name, pid in pids.items() if _running(pid)]
         running_pg = sum(_running(pid) for pid in backends)
