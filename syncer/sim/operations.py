@@ -28,7 +28,6 @@ from syncer.sim.query import (
     parse_list_query,
     parse_serial_query,
     parse_summary_query,
-    select_page,
     unfiltered,
 )
 from syncer.sim.quotes import ship_quote, vrd
@@ -110,7 +109,7 @@ class Operations:
             serials, macs = shipped_serials(self.sim.view(s))
             return bool(serials & q.serials or macs & q.macs)
 
-        page = select_page(orders, q, self.sim.city_of, shipped)
+        page = page_of(list(matching(orders, q, self.sim.city_of, shipped)), q)
         return _ok([payloads.summary_row(self.sim.view(s)) for s in page])
 
     def detail(self, customer: str, params: dict[str, str], _: bytes) -> Reply:

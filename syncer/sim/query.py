@@ -9,7 +9,6 @@ import re
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, timedelta
-from itertools import islice
 
 from syncer.sim.clock import day_start_minute
 from syncer.sim.fields import BadRequest
@@ -214,19 +213,6 @@ def matching(
     a further condition (summary's serial and MAC search)."""
     ok = _matches(q, city_of, extra)
     return (s for s in orders if ok(s))
-
-
-def select_page(
-    orders: Sequence[OrderState],
-    q: ListQuery,
-    city_of: Callable[[OrderState], str],
-    extra: Callable[[OrderState], bool] | None = None,
-) -> list[OrderState]:
-    """One page of matches, in order-number order; a page past the end is empty."""
-    if unfiltered(q) and extra is None:
-        return page_of(orders, q)
-    hits = matching(orders, q, city_of, extra)
-    return list(islice(hits, (q.page - 1) * q.page_size, q.page * q.page_size))
 
 
 def page_of(matches: Sequence[OrderState], q: ListQuery) -> list[OrderState]:
