@@ -80,34 +80,44 @@ def _fmt(v: Any) -> str:
 # -- databases ---------------------------------------------------------------------------------
 
 
-def _plain(url: str) -> str:
+def plain(url: str) -> str:
     from sqlalchemy.engine import make_url
 
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
 @asynccontextmanager
-async def fresh_database(admin_url: str, tag: str) -> AsyncIterator[str]:
-    """A new database with the schema migrated in; dropped afterwards."""
+async def fresh_database(
+    admin_url: str, tag: str, template: str | None = None
+) -> AsyncIterator[str]:
+    """A new database with the schema migrated in, or a copy of `template` (a database URL);
+    dropped afterwards."""
     import asyncpg
     from sqlalchemy.engine import make_url
 
     from syncer import db
 
     name = f"syncer_bench_{tag}_{uuid.uuid4().hex[:8]}"
-    admin = _plain(admin_url)
+    admin = plain(admin_url)
+    # A file copy: the default (WAL_LOG, Postgres 15) writes every page of the copy to the WAL.
+    create = (
+        f'CREATE DATABASE "{name}"'
+        if template is None
+        else f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}" STRATEGY FILE_COPY'
+    )
     con = await asyncpg.connect(admin)
     try:
-        await con.execute(f'CREATE DATABASE "{name}"')
+        await con.execute(create)
     finally:
         await con.close()
     url = make_url(admin).set(database=name).render_as_string(hide_password=False)
     try:
-        engine = db.create_engine(url, pool_size=1)
-        try:
-            await db.upgrade(engine)
-        finally:
-            await engine.dispose()
+        if template is None:
+            engine = db.create_engine(url, pool_size=1)
+            try:
+                await db.upgrade(engine)
+            finally:
+                await engine.dispose()
         yield url
     finally:
         con = await asyncpg.connect(admin)
@@ -123,7 +133,7 @@ async def table_rows(url: str) -> int:
 
     from syncer import schema
 
-    con = await asyncpg.connect(_plain(url))
+    con = await asyncpg.connect(plain(url))
     try:
         total = 0
         for t in (*schema.DATA_TABLES, schema.sales_order_status_history):
@@ -359,7 +369,7 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     del orders
     total = len(headers_rows) + len(statuses) + sum(len(v) for v in children.values())
     await checkpoint(db_url)
-    con = await asyncpg.connect(_plain(db_url))
+    con = await asyncpg.connect(plain(db_url))
     try:
         cpu0 = await _backend_cpu(con)
         t0 = time.perf_counter()
@@ -392,7 +402,7 @@ async def checkpoint(url: str) -> None:
     Skipped when the role may not (CHECKPOINT needs superuser or pg_checkpoint)."""
     import asyncpg
 
-    con = await asyncpg.connect(_plain(url))
+    con = await asyncpg.connect(plain(url))
     try:
         await con.execute("CHECKPOINT")
     except asyncpg.InsufficientPrivilegeError:

@@ -59,8 +59,8 @@ async def main() -> None:
         for v in r
     )
     async with common.fresh_database(args.database_url, "encoding") as url:
-        theirs = await asyncpg.connect(common._plain(url))
-        ours = await asyncpg.connect(common._plain(url))
+        theirs = await asyncpg.connect(common.plain(url))
+        ours = await asyncpg.connect(common.plain(url))
         try:
             await numeric.register(ours)
             for con in (theirs, ours):

@@ -119,7 +119,7 @@ async def measure(
 async def variant(url: str, name: str, write: Any, before: list[OrderRows],
                   after: list[OrderRows], batch: int) -> list[Any]:  # fmt: skip
     async with common.fresh_database(url, "load") as db:
-        con = await asyncpg.connect(common._plain(db))
+        con = await asyncpg.connect(common.plain(db))
         try:
             full = await measure(con, write, before, batch if write is not floor_load else
                                  len(before))  # fmt: skip

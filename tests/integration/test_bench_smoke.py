@@ -38,7 +38,7 @@ def test_peak_memory_does_not_grow_with_the_number_of_orders(admin_url: str) -> 
     # levelled off (measured: +5.7 MB from 3,000 to 12,000 orders; +1 MB from 10,000 to
     # 100,000). Keeping only each order's raw body, about 5 KB, would add some 45 MB.
     out = bench(
-        "scale.py", admin_url, "--sizes", "3000", "12000", "--changes", "50",
+        "scale.py", admin_url, "--sizes", "3000", "12000", "--changes", "50", "--rounds", "1",
         "--max-rss-growth-mb", "30",
     )  # fmt: skip
     assert "full sync peak RSS, 12,000 ÷ 3,000 orders" in out
