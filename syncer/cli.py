@@ -237,7 +237,14 @@ def backfill(
     force: Annotated[
         bool, typer.Option(help="Fetch every listed order, even ones already held.")
     ] = False,
-    chunk_days: Annotated[int, typer.Option(min=1, help="Days listed at a time.")] = 7,
+    chunk_days: Annotated[
+        int,
+        typer.Option(
+            min=1,
+            help="Days listed at a time at first; twice as many after a stretch whose orders fit "
+            "in one list page, up to a year.",
+        ),
+    ] = 7,
     config: ConfigOption = None,
 ) -> None:
     """Re-sync the orders changed in a date range. Safe to interrupt and run again: what was

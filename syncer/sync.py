@@ -60,6 +60,7 @@ Loadable = OrderRows | Touch | Failure
 LoadQueue = asyncio.Queue[Loadable | None]
 Clock = Callable[[], datetime]
 Window = tuple[date | None, date]
+MAX_PIECE_DAYS = 366  # the longest piece of a backfill's window listed at once
 S = "scansource"
 STREAM = "sales_orders"
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
@@ -126,18 +127,13 @@ def needs_fetch(listed: OrderListRow, stored: Stored | None, margin: timedelta) 
     return stored.detail_fetched_at < minute_end + margin
 
 
-def chunks(window: Window, days: int) -> list[Window]:
-    """Split a bounded window into consecutive pieces of `days` days (a backfill lists one at a
-    time, so what it remembers stays bounded)."""
-    start, end = window
-    if start is None:
-        return [window]
-    out: list[Window] = []
-    while start <= end:
-        stop = min(end, start + timedelta(days=days - 1))
-        out.append((start, stop))
-        start = stop + timedelta(days=1)
-    return out
+def next_piece_days(days: int, listed: int, page_size: int, least: int) -> int:
+    """How many days the next piece of a backfill lists: twice as many after a piece whose
+    orders fit in one list page, up to a year (a quiet stretch of history costs a few list calls,
+    not one a week: ten years of a small account took 522), and `least` again after a piece that
+    needed more than one page. What a run remembers is one page whatever the piece's length; a
+    piece of one page keeps what offset paging can miss, while orders change, as small as it was."""
+    return min(days * 2, max(MAX_PIECE_DAYS, least)) if listed < page_size else least
 
 
 async def read_ahead(pages: AsyncIterator[T]) -> AsyncGenerator[T, None]:
@@ -203,8 +199,9 @@ class AccountSync:
         force: bool = False,
         chunk_days: int = 7,
     ) -> RunResult:
-        """One run. A given `window` (backfill) is listed in chunks and leaves the watermark
-        alone; `force` fetches every listed order whatever its stamp."""
+        """One run. A given `window` (backfill) is listed in pieces, from `chunk_days` days at
+        a time (`next_piece_days`), and leaves the watermark alone; `force` fetches every
+        listed order whatever its stamp."""
         started = time.perf_counter()
         result = RunResult(self.account, None, "running", kind)
         token = run_stats.set(result.api)
@@ -215,8 +212,7 @@ class AccountSync:
                     log.info("account %s: another instance is syncing it; skipped", self.account)
                     return result
                 try:
-                    windows = chunks(window, chunk_days) if window else None
-                    await self._run_locked(result, windows, force)
+                    await self._run_locked(result, window, chunk_days if window else None, force)
                 finally:
                     await lock_con.execute("SELECT pg_advisory_unlock($1)", lock_key(self.account))
         except DB_ERRORS as exc:
@@ -235,7 +231,7 @@ class AccountSync:
         return bool(await con.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.account)))
 
     async def _run_locked(
-        self, result: RunResult, windows: list[Window] | None, force: bool
+        self, result: RunResult, window: Window | None, chunk_days: int | None, force: bool
     ) -> None:
         run_started_at = self.clock()
         async with loader.connection(self.engine) as con:
@@ -245,9 +241,9 @@ class AccountSync:
                 "WHERE account = $1 AND outcome = 'running'",
                 self.account,
             )
-            if windows is None:
-                windows = [await self._window(con, run_started_at)]
-            result.window = (windows[0][0], windows[-1][1])
+            if window is None:
+                window = await self._window(con, run_started_at)
+            result.window = window
             result.run_id = await con.fetchval(
                 f"INSERT INTO {S}.sync_runs (account, kind, started_at, window_from, window_to) "
                 "VALUES ($1, $2, $3, $4, $5) RETURNING id",
@@ -256,7 +252,7 @@ class AccountSync:
             retry = await loader.failed_orders(con, self.account)
             self._analyzed_at, self._loaded_since = await loader.held_orders(con), 0
         try:
-            complete = await self._pipeline(result, windows, retry, force)
+            complete = await self._pipeline(result, window, chunk_days, retry, force)
             result.outcome = "succeeded" if complete else "failed"
             if complete and result.kind == "sync":
                 await self._advance(run_started_at)
@@ -323,7 +319,12 @@ class AccountSync:
     # -- the pipeline --------------------------------------------------------------------
 
     async def _pipeline(
-        self, result: RunResult, windows: list[Window], retry: list[str], force: bool
+        self,
+        result: RunResult,
+        window: Window,
+        chunk_days: int | None,
+        retry: list[str],
+        force: bool,
     ) -> bool:
         n, writers = self.options.concurrency, self.options.writers
         fetch_q: FetchQueue = asyncio.Queue(n * 2)
@@ -335,8 +336,7 @@ class AccountSync:
         async def lister() -> None:
             try:
                 await self._list_failed(retry, fetch_q, result)
-                for window in windows:
-                    await self._list(window, fetch_q, result, force)
+                await self._list_in_pieces(window, chunk_days, fetch_q, result, force)
             except ApiError as exc:
                 list_error.append(str(exc))
             # Not in a `finally`: when the run is cancelled (shutdown) or fails, the task group
@@ -385,13 +385,35 @@ class AccountSync:
                     await fetch_q.put((row, None))
                     break
 
+    async def _list_in_pieces(
+        self,
+        window: Window,
+        chunk_days: int | None,
+        fetch_q: FetchQueue,
+        result: RunResult,
+        force: bool,
+    ) -> None:
+        """The window at once, or (a backfill) piece by piece, from `chunk_days` days at a time
+        (`next_piece_days`)."""
+        start, end = window
+        if chunk_days is None or start is None:
+            await self._list(window, fetch_q, result, force)
+            return
+        days = chunk_days
+        while start <= end:
+            stop = min(end, start + timedelta(days=days - 1))
+            listed = await self._list((start, stop), fetch_q, result, force)
+            days = next_piece_days(days, listed, self.options.page_size, chunk_days)
+            start = stop + timedelta(days=1)
+
     async def _list(
         self,
         window: Window,
         fetch_q: FetchQueue,
         result: RunResult,
         force: bool,
-    ) -> None:
+    ) -> int:
+        """Queue the window's orders that need fetching; the rows listed, as the API gave them."""
         # Offset paging repeats a row when an order moves ahead of the cursor between two page
         # reads: remembering the previous page catches that, and memory stays one page however
         # long the window. (An order that moves further has changed: fetching it again is right.)
@@ -400,12 +422,15 @@ class AccountSync:
         if window[0] is not None:
             filters["from_last_change_date"] = window[0]
         pages = self.client.iter_list(self.account, page_size=self.options.page_size, **filters)
+        listed = 0
         async with contextlib.aclosing(read_ahead(pages)) as stream:
             async for page in stream:
+                listed += len(page)
                 rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
                 fresh = [r for r in rows if r.order_number and r.order_number not in seen]
                 seen = {r.order_number or "" for r in rows}
                 await self._dispatch(fresh, fetch_q, result, force)
+        return listed
 
     async def _dispatch(
         self,

@@ -147,6 +147,25 @@ async def test_backfill_lists_a_range_in_chunks_and_leaves_the_watermark_alone(
     ]
 
 
+async def test_a_backfill_of_ten_years_lists_the_quiet_ones_in_few_calls_and_misses_nothing(
+    harness: SimHarness,
+) -> None:
+    # The account's 120 orders changed within its last 120 days; before that, nine and a half
+    # quiet years. At a week a piece that was 522 list calls. Pages of 20 rows: the pieces that
+    # reach the orders need several pages, and the next piece starts small again.
+    customer = harness.customers[0]
+    window = (START.date() - timedelta(days=3650), START.date())
+
+    result = await harness.account_sync(customer, page_size=20).run(
+        window=window, kind="backfill", chunk_days=7
+    )
+
+    assert result.outcome == "succeeded" and result.counts.loaded == 120
+    list_calls = sum(result.api.as_dict()["list"].values())
+    assert 15 <= list_calls <= 60  # growth to a year: at least 15 pieces cover ten years
+    await assert_matches_truth(harness.engine, harness.sim, customer)
+
+
 async def test_an_interrupted_backfill_resumes_where_it_stopped(harness: SimHarness) -> None:
     customer = harness.customers[0]
     window = (START.date() - timedelta(days=200), START.date())

@@ -1,0 +1,26 @@
+"""How a backfill cuts its window: longer pieces through quiet stretches, short ones again where
+the orders are."""
+
+from __future__ import annotations
+
+from syncer.sync import MAX_PIECE_DAYS, next_piece_days
+
+
+def test_a_piece_that_fits_in_one_page_doubles_the_next_up_to_a_year() -> None:
+    days, seen = 7, []
+    for _ in range(10):
+        days = next_piece_days(days, listed=3, page_size=1000, least=7)
+        seen.append(days)
+    assert seen == [14, 28, 56, 112, 224, 366, 366, 366, 366, 366]
+    assert MAX_PIECE_DAYS == 366
+
+
+def test_a_piece_that_needed_more_than_one_page_brings_the_next_back_to_the_least() -> None:
+    assert next_piece_days(224, listed=1000, page_size=1000, least=7) == 7
+    assert next_piece_days(224, listed=2500, page_size=1000, least=3) == 3
+    # An empty piece is a quiet one too.
+    assert next_piece_days(7, listed=0, page_size=1000, least=7) == 14
+
+
+def test_a_least_longer_than_a_year_is_kept() -> None:
+    assert next_piece_days(400, listed=0, page_size=1000, least=400) == 400
