@@ -99,14 +99,14 @@ async def fresh_database(
 
     name = f"syncer_bench_{tag}_{uuid.uuid4().hex[:8]}"
     admin = plain(admin_url)
-    # A file copy: the default (WAL_LOG, Postgres 15) writes every page of the copy to the WAL.
-    create = (
-        f'CREATE DATABASE "{name}"'
-        if template is None
-        else f'CREATE DATABASE "{name}" TEMPLATE "{make_url(template).database}" STRATEGY FILE_COPY'
-    )
     con = await asyncpg.connect(admin)
     try:
+        create = f'CREATE DATABASE "{name}"'
+        if template is not None:
+            create += f' TEMPLATE "{make_url(template).database}"'
+            # A file copy: Postgres 15's default (WAL_LOG) writes every page of it to the WAL.
+            if con.get_server_version().major >= 15:
+                create += " STRATEGY FILE_COPY"
         await con.execute(create)
     finally:
         await con.close()

@@ -14,13 +14,14 @@ one 2-second run on a shared machine is mostly noise (1.09-1.59x on one day), th
 sizes' medians is the figure. (Rounds on one warehouse would not be the same work: at 10,000
 orders, 1,562 are still moving, and a second round's changes are mostly edits that leave the
 details as they were.) Printed: each round's times and ratio, the ratio of the medians, time
-and database CPU. Exit status 1 when something is grossly wrong — an incremental run fetched
-other than the changed orders, or the full sync's peak RSS grew by more than
-`--max-rss-growth-mb` from the small size to the large — never on timing.
+and database CPU. Exit status 1 when something is grossly wrong — a round's changes were not
+round 1's, an incremental run fetched other than the changed orders, or the full sync's peak
+RSS grew by more than `--max-rss-growth-mb` from the small size to the large — never on timing.
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import statistics
 from dataclasses import dataclass, field
@@ -32,10 +33,16 @@ import common
 from common import START, Measured, SimProcess, in_child
 
 
+def _positive(text: str) -> int:
+    if not text.isdigit() or int(text) < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return int(text)
+
+
 def _extra(p: Any) -> None:
     p.add_argument("--sizes", type=int, nargs=2, default=None, help="default 10000 100000")
     p.add_argument("--changes", type=int, default=None, help="default 1000 (quick: 100)")
-    p.add_argument("--rounds", type=int, default=None, help="default 5 (quick: 1)")
+    p.add_argument("--rounds", type=_positive, default=None, help="default 5 (quick: 1)")
     p.add_argument("--max-rss-growth-mb", type=float, default=30.0)
 
 
@@ -46,7 +53,7 @@ class Warehouse:
     full: Measured
     runs: list[Measured] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
-    kinds: dict[str, int] = field(default_factory=dict)
+    changes: list[tuple[dict[str, int], list[str]]] = field(default_factory=list)  # each round's
 
 
 async def filled(stack: contextlib.AsyncExitStack, args: Any, n: int) -> Warehouse:
@@ -75,13 +82,16 @@ async def changed_run(w: Warehouse, args: Any, changes: int) -> None:
             sim.call("set_clock", at)
             in_child(common.sync_run, db, sim.info, at, common.BATCH_SIZE)
             sim.call("set_clock", at + timedelta(minutes=10))
-            w.kinds, numbers = sim.call("change", changes, 7)
+            kinds, numbers = sim.call("change", changes, 7)
+            w.changes.append((kinds, numbers))
             at += timedelta(minutes=20)
             sim.call("set_clock", at)
             hits0 = sim.call("detail_hits")
             await common.checkpoint(db)  # the poll's pages are not this run's to write
             w.runs.append(in_child(common.sync_run, db, sim.info, at, common.BATCH_SIZE, sim=sim))
             details = sim.call("detail_hits") - hits0
+    if w.changes[-1] != w.changes[0]:
+        w.problems.append(f"{w.n:,} orders, round {len(w.runs)}: other changes than round 1's")
     if details != len(numbers):
         w.problems.append(f"{w.n:,} orders, round {len(w.runs)}: the changed run made "
                           f"{details} detail calls for {len(numbers)} changed orders")  # fmt: skip
@@ -111,7 +121,7 @@ async def main() -> None:
             rows.append([f"{w.n:,} orders: {changes:,} changed, round {i}", m.wall, "", m.cpu,
                          m.result["db_cpu"], m.peak_rss_mb])  # fmt: skip
     kinds = "; ".join(
-        f"at {w.n:,}: " + ", ".join(f"{k} {v}" for k, v in sorted(w.kinds.items()))
+        f"at {w.n:,}: " + ", ".join(f"{k} {v}" for k, v in sorted(w.changes[0][0].items()))
         for w in (small, large)
     )
     common.table(

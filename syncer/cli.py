@@ -241,8 +241,8 @@ def backfill(
         int,
         typer.Option(
             min=1,
-            help="Days listed at a time at first; twice as many after a stretch whose orders fit "
-            "in one list page, up to a year.",
+            help="Days listed at a time; twice as many after a stretch whose orders fit in one "
+            "list page, up to a year, and this many again where they do not.",
         ),
     ] = 7,
     config: ConfigOption = None,

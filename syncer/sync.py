@@ -131,8 +131,7 @@ def next_piece_days(days: int, listed: int, page_size: int, least: int) -> int:
     """How many days the next piece of a backfill lists: twice as many after a piece whose
     orders fit in one list page, up to a year (a quiet stretch of history costs a few list calls,
     not one a week: ten years of a small account took 522), and `least` again after a piece that
-    needed more than one page. What a run remembers is one page whatever the piece's length; a
-    piece of one page keeps what offset paging can miss, while orders change, as small as it was."""
+    needed more than one page."""
     return min(days * 2, max(MAX_PIECE_DAYS, least)) if listed < page_size else least
 
 
@@ -394,15 +393,24 @@ class AccountSync:
         force: bool,
     ) -> None:
         """The window at once, or (a backfill) piece by piece, from `chunk_days` days at a time
-        (`next_piece_days`)."""
+        (`next_piece_days`). A piece grown longer than that is listed only if its orders fit in
+        one page; else it is listed again, `chunk_days` days at a time. Offset paging can miss an
+        order when another leaves the window between two page reads, so a backfill's pieces of
+        more than one page stay as short as `chunk_days` makes them."""
         start, end = window
         if chunk_days is None or start is None:
             await self._list(window, fetch_q, result, force)
             return
+        if chunk_days < 1:
+            raise ValueError(f"chunk_days must be at least 1, not {chunk_days}")
         days = chunk_days
         while start <= end:
             stop = min(end, start + timedelta(days=days - 1))
-            listed = await self._list((start, stop), fetch_q, result, force)
+            one_page = days > chunk_days
+            listed = await self._list((start, stop), fetch_q, result, force, one_page=one_page)
+            if listed is None:  # a grown piece reached a busy stretch
+                days = chunk_days
+                continue
             days = next_piece_days(days, listed, self.options.page_size, chunk_days)
             start = stop + timedelta(days=1)
 
@@ -412,8 +420,11 @@ class AccountSync:
         fetch_q: FetchQueue,
         result: RunResult,
         force: bool,
-    ) -> int:
-        """Queue the window's orders that need fetching; the rows listed, as the API gave them."""
+        *,
+        one_page: bool = False,
+    ) -> int | None:
+        """Queue the window's orders that need fetching; the rows listed, as the API gave them.
+        With `one_page`, None, having queued nothing, when the first page is full."""
         # Offset paging repeats a row when an order moves ahead of the cursor between two page
         # reads: remembering the previous page catches that, and memory stays one page however
         # long the window. (An order that moves further has changed: fetching it again is right.)
@@ -425,6 +436,8 @@ class AccountSync:
         listed = 0
         async with contextlib.aclosing(read_ahead(pages)) as stream:
             async for page in stream:
+                if one_page and len(page) >= self.options.page_size:
+                    return None
                 listed += len(page)
                 rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
                 fresh = [r for r in rows if r.order_number and r.order_number not in seen]

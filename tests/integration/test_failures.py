@@ -6,20 +6,24 @@ import asyncio
 import contextlib
 import random
 import string
-from datetime import timedelta
+from datetime import date, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
+import aiohttp
 import orjson
 import pytest
 from pydantic import SecretStr
 
 from syncer import loader, schema
+from syncer.client import ScanSourceClient
 from syncer.config import Account, Settings
 from syncer.errors import DatabaseError
 from syncer.runner import sync_accounts
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Subscription
 from syncer.sync import lock_key
+from syncer.transport import Transport
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
 
@@ -121,14 +125,13 @@ async def test_a_batch_the_database_rejects_is_retried_order_by_order_to_isolate
     await assert_matches_truth(harness.engine, harness.sim, customer, exclude={bad})
 
 
-async def test_backfill_lists_a_range_in_chunks_and_leaves_the_watermark_alone(
+async def test_backfill_lists_a_range_in_pieces_and_leaves_the_watermark_alone(
     harness: SimHarness,
 ) -> None:
     customer = harness.customers[0]
     truth = harness.sim.truth(customer)["sales_orders"]
     days = sorted({r["last_changed"].date() for r in truth})
     window = (days[len(days) // 3], days[2 * len(days) // 3])
-    from zoneinfo import ZoneInfo
 
     et = ZoneInfo("America/New_York")
     expected = {
@@ -147,23 +150,51 @@ async def test_backfill_lists_a_range_in_chunks_and_leaves_the_watermark_alone(
     ]
 
 
-async def test_a_backfill_of_ten_years_lists_the_quiet_ones_in_few_calls_and_misses_nothing(
+async def test_a_backfill_of_ten_years_lists_quiet_years_in_few_calls_and_busy_days_in_short_pieces(
     harness: SimHarness,
 ) -> None:
     # The account's 120 orders changed within its last 120 days; before that, nine and a half
-    # quiet years. At a week a piece that was 522 list calls. Pages of 20 rows: the pieces that
-    # reach the orders need several pages, and the next piece starts small again.
+    # quiet years: at a week a piece, 522 list calls. Pieces grow through the quiet years; the
+    # one that reaches the orders finds a full first page (pages of 20) and is listed again a
+    # week at a time. While its first page is read, the first order listed is edited and leaves
+    # the window: a piece read on to its second page would now skip the order that moved up.
     customer = harness.customers[0]
-    window = (START.date() - timedelta(days=3650), START.date())
+    et = ZoneInfo("America/New_York")
+    window = (START.date() - timedelta(days=3650), START.astimezone(et).date() - timedelta(days=1))
+    truth = harness.sim.truth(customer)["sales_orders"]
+    in_window = sorted(
+        (r["last_changed"], r["sales_order_number"]) for r in truth
+        if window[0] <= r["last_changed"].astimezone(et).date() <= window[1]
+    )  # fmt: skip
+    first_changed, moved = in_window[0][0].astimezone(et).date(), in_window[0][1]
+    edited: list[str] = []
 
-    result = await harness.account_sync(customer, page_size=20).run(
-        window=window, kind="backfill", chunk_days=7
-    )
+    async def on_request_end(_: Any, __: Any, params: aiohttp.TraceRequestEndParams) -> None:
+        q = params.url.query
+        if params.url.path.endswith("/list") and q.get("page") == "1" and not edited:
+            days = (
+                date.fromisoformat(q["fromLastChangeDate"]),
+                date.fromisoformat(q["toLastChangeDate"]),
+            )
+            if days[0] <= first_changed <= days[1]:
+                harness.sim.touch(customer, moved)
+                edited.append(moved)
 
-    assert result.outcome == "succeeded" and result.counts.loaded == 120
+    trace = aiohttp.TraceConfig()
+    trace.on_request_end.append(on_request_end)
+    async with aiohttp.ClientSession(trace_configs=[trace]) as session:
+        sync = harness.account_sync(customer, page_size=20)
+        sync.client = ScanSourceClient(Transport(
+            session, base_url=harness.running.base_url, token_url=harness.running.token_url,
+            scope=harness.running.scope, credentials=harness.credentials,
+        ))  # fmt: skip
+        result = await sync.run(window=window, kind="backfill", chunk_days=7)
+
+    assert result.outcome == "succeeded" and edited == [moved]
+    loaded = {r[0] for r in await rows(harness, f"SELECT sales_order_number FROM {S}.sales_orders")}
+    assert loaded == {number for _, number in in_window} - {moved}  # it changed after its piece
     list_calls = sum(result.api.as_dict()["list"].values())
     assert 15 <= list_calls <= 60  # growth to a year: at least 15 pieces cover ten years
-    await assert_matches_truth(harness.engine, harness.sim, customer)
 
 
 async def test_an_interrupted_backfill_resumes_where_it_stopped(harness: SimHarness) -> None:
