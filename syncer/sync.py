@@ -129,10 +129,16 @@ def needs_fetch(listed: OrderListRow, stored: Stored | None, margin: timedelta) 
 
 def next_piece_days(days: int, listed: int, page_size: int, least: int) -> int:
     """How many days the next piece of a backfill lists: twice as many after a piece whose
-    orders fit in one list page, up to a year (a quiet stretch of history costs a few list calls,
-    not one a week: ten years of a small account took 522), and `least` again after a piece that
-    needed more than one page."""
-    return min(days * 2, max(MAX_PIECE_DAYS, least)) if listed < page_size else least
+    orders would fit in one list page twice over, up to a year (a quiet stretch of history costs
+    a few list calls, not one a week: ten years of a small account took 522); as many after one
+    that filled its page more than half; `least` again after one that needed more than a page.
+    (Doubling a piece that filled more than half its page would mostly list a full first page,
+    and be listed again.)"""
+    if listed >= page_size:
+        return least
+    if 2 * listed < page_size:
+        return min(days * 2, max(MAX_PIECE_DAYS, least))
+    return days
 
 
 async def read_ahead(pages: AsyncIterator[T]) -> AsyncGenerator[T, None]:

@@ -15,6 +15,12 @@ def test_a_piece_that_fits_in_one_page_doubles_the_next_up_to_a_year() -> None:
     assert MAX_PIECE_DAYS == 366
 
 
+def test_a_piece_that_filled_more_than_half_its_page_keeps_its_length() -> None:
+    assert next_piece_days(56, listed=500, page_size=1000, least=7) == 56
+    assert next_piece_days(56, listed=999, page_size=1000, least=7) == 56
+    assert next_piece_days(56, listed=499, page_size=1000, least=7) == 112
+
+
 def test_a_piece_that_needed_more_than_one_page_brings_the_next_back_to_the_least() -> None:
     assert next_piece_days(224, listed=1000, page_size=1000, least=7) == 7
     assert next_piece_days(224, listed=2500, page_size=1000, least=3) == 3
