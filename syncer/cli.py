@@ -241,8 +241,9 @@ def backfill(
         int,
         typer.Option(
             min=1,
-            help="Days listed at a time; twice as many after a stretch whose orders fit in one "
-            "list page, up to a year, and this many again where they do not.",
+            help="Days listed at a time; twice as many after a stretch whose orders fit in half "
+            "a list page, up to a year, and this many again after one that needed more than a "
+            "page.",
         ),
     ] = 7,
     config: ConfigOption = None,
