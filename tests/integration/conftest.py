@@ -36,7 +36,9 @@ class SimHarness:
         )
         self.client = self.make_client()
 
-    def make_client(self, **kwargs: Any) -> ScanSourceClient:
+    def make_client(
+        self, session: aiohttp.ClientSession | None = None, **kwargs: Any
+    ) -> ScanSourceClient:
         options: dict[str, Any] = {
             "base_url": self.running.base_url,
             "token_url": self.running.token_url,
@@ -46,7 +48,7 @@ class SimHarness:
             "backoff_base": 0.01,
             **kwargs,
         }
-        transport = Transport(self.session, **options)
+        transport = Transport(session or self.session, **options)
         return ScanSourceClient(transport)
 
     def account_sync(self, customer: str, **options: Any) -> AccountSync:

@@ -16,14 +16,12 @@ import pytest
 from pydantic import SecretStr
 
 from syncer import loader, schema
-from syncer.client import ScanSourceClient
 from syncer.config import Account, Settings
 from syncer.errors import DatabaseError
 from syncer.runner import sync_accounts
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Subscription
 from syncer.sync import lock_key
-from syncer.transport import Transport
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
 
@@ -184,10 +182,7 @@ async def test_a_backfill_of_ten_years_lists_quiet_years_in_few_calls_and_busy_d
     trace.on_request_end.append(on_request_end)
     async with aiohttp.ClientSession(trace_configs=[trace]) as session:
         sync = harness.account_sync(customer, page_size=20)
-        sync.client = ScanSourceClient(Transport(
-            session, base_url=harness.running.base_url, token_url=harness.running.token_url,
-            scope=harness.running.scope, credentials=harness.credentials,
-        ))  # fmt: skip
+        sync.client = harness.make_client(session)
         result = await sync.run(window=window, kind="backfill", chunk_days=7)
 
     assert result.outcome == "succeeded" and edited == [moved]
