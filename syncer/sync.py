@@ -34,7 +34,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import loader
+from syncer import foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
@@ -217,7 +217,8 @@ class AccountSync:
                     log.info("account %s: another instance is syncing it; skipped", self.account)
                     return result
                 try:
-                    await self._run_locked(result, window, chunk_days if window else None, force)
+                    chunk = chunk_days if window else None
+                    await self._run_locked(lock_con, result, window, chunk, force)
                 finally:
                     await lock_con.execute("SELECT pg_advisory_unlock($1)", lock_key(self.account))
         except DB_ERRORS as exc:
@@ -229,6 +230,19 @@ class AccountSync:
             result.seconds = time.perf_counter() - started
         return result
 
+    async def _restore_foreign_keys(self, con: Any) -> None:
+        # Whatever the run's outcome; if this fails too (the database went away), the run's own
+        # error is the one to report, and the next run puts the keys back before it writes.
+        started = time.perf_counter()
+        try:
+            await foreign_keys.restore(con)
+        except DB_ERRORS as exc:
+            log.warning("account %s: foreign keys not restored, the next run will: %s",
+                        self.account, _describe(exc))  # fmt: skip
+        else:
+            log.info("account %s: foreign keys of the first load checked in %.1f s",
+                     self.account, time.perf_counter() - started)  # fmt: skip
+
     async def _lock(self, con: Any) -> bool:
         if self.options.wait_for_lock:
             await con.execute("SELECT pg_advisory_lock($1)", lock_key(self.account))
@@ -236,7 +250,12 @@ class AccountSync:
         return bool(await con.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.account)))
 
     async def _run_locked(
-        self, result: RunResult, window: Window | None, chunk_days: int | None, force: bool
+        self,
+        lock_con: Any,
+        result: RunResult,
+        window: Window | None,
+        chunk_days: int | None,
+        force: bool,
     ) -> None:
         run_started_at = self.clock()
         async with loader.connection(self.engine) as con:
@@ -256,6 +275,8 @@ class AccountSync:
             )  # fmt: skip
             retry = await loader.failed_orders(con, self.account)
             self._analyzed_at, self._loaded_since = await loader.held_orders(con), 0
+        # On the connection held for the run: the deferral's advisory lock lasts as long.
+        deferred = await foreign_keys.defer(lock_con)
         try:
             complete = await self._pipeline(result, window, chunk_days, retry, force)
             result.outcome = "succeeded" if complete else "failed"
@@ -271,6 +292,8 @@ class AccountSync:
             result.error = result.error or _describe(exc)
             raise
         finally:
+            if deferred:  # before the run is recorded as over: its checks are part of it
+                await self._restore_foreign_keys(lock_con)
             await self._finish(result)
 
     async def _window(self, con: Any, now: datetime) -> Window:

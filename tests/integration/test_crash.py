@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
+from syncer import foreign_keys, loader, schema
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 
@@ -123,3 +123,8 @@ async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
         )).scalar()  # fmt: skip
     assert marks == last_ok and set(marks) == set(h.customers)  # watermark = last good start
     assert running == 0  # the killed runs are marked abandoned by the next one
+    # A first load killed with its foreign keys dropped: a later run put them back, validated.
+    async with loader.connection(h.engine) as con:
+        present = await foreign_keys._present(con)
+    assert set(present) == set(foreign_keys.DECLARED)
+    assert all(valid for _, valid in present.values())
