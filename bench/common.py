@@ -208,7 +208,12 @@ def _warm() -> None:
 
 
 async def sync_run(
-    db_url: str, info: SimInfo, now: datetime, batch_size: int, writers: int = WRITERS
+    db_url: str,
+    info: SimInfo,
+    now: datetime,
+    batch_size: int,
+    writers: int = WRITERS,
+    defer_foreign_keys: bool = True,
 ) -> dict[str, Any]:
     """One real run of the syncer against the simulator: the production wiring (settings,
     runtime, transport, AccountSync) with the bench's clock."""
@@ -227,6 +232,7 @@ async def sync_run(
         accounts=[Account(customer_number=info.customer)],
         sync_batch_size=batch_size,
         sync_writers=writers,
+        sync_defer_foreign_keys=defer_foreign_keys,
     )
     async with open_runtime(settings) as rt:
         client = rt.clients[info.customer]

@@ -1,13 +1,15 @@
 """Full sync of N simulated orders against the floor, at 0 ms and 20 ms API latency.
 
     python bench/full_sync.py [--orders 20000] [--quick] [--latency-ms 0 20] [--batch-size 200]
-                                [--writers 2] [--repeat 1]
+                                [--writers 2] [--repeat 1] [--row-by-row]
 
 For each latency, on a fresh simulator (its own process) and fresh databases, in one run:
   floor (a)  a bare aiohttp loop GETs every detail at the syncer's concurrency (the list is
              read before, not timed);
   floor (b)  the rows the syncer writes, built beforehand, COPYed into the same tables;
-  sync       `AccountSync.run()` with the production wiring, into an empty warehouse.
+  sync       `AccountSync.run()` with the production wiring, into an empty warehouse: a first
+             load, whose foreign keys are checked once at its end (`syncer/foreign_keys.py`;
+             `--row-by-row` checks each row as it is written, as floor (b) does).
 Printed: orders/s, rows/s, CPU seconds, peak RSS, and sync ÷ floor, where the floor is
 max(a, b) (perfect overlap of fetching and writing) and, for reference, a + b (none). With
 every process on one machine, the floors' CPU seconds over the cores bound a run as well: at
@@ -32,6 +34,7 @@ async def one_latency(args: object, latency_ms: float) -> tuple[list[list[object
     url: str = args.database_url  # type: ignore[attr-defined]
     batch: int = args.batch_size  # type: ignore[attr-defined]
     writers: int = args.writers  # type: ignore[attr-defined]
+    defer = not args.row_by_row  # type: ignore[attr-defined]
     rounds: list[tuple[Measured, Measured, Measured]] = []
     with SimProcess(orders=orders, latency_ms=latency_ms) as sim:
         for _ in range(args.repeat):  # type: ignore[attr-defined]
@@ -41,7 +44,8 @@ async def one_latency(args: object, latency_ms: float) -> tuple[list[list[object
             async with common.fresh_database(url, "sync") as db:
                 hits0 = sim.call("detail_hits")
                 await common.checkpoint(db)  # as before floor (b): each write starts clean
-                sync = in_child(common.sync_run, db, sim.info, START, batch, writers, sim=sim)
+                sync = in_child(common.sync_run, db, sim.info, START, batch, writers, defer,
+                                sim=sim)  # fmt: skip
                 details = sim.call("detail_hits") - hits0
                 rows = await common.table_rows(db)
             n = sync.result["loaded"]
@@ -93,6 +97,11 @@ def _extra(p: Any) -> None:
     p.add_argument("--latency-ms", type=float, nargs="+", default=[0, 20])
     p.add_argument("--batch-size", type=int, default=common.BATCH_SIZE, help="sync_batch_size")
     p.add_argument("--writers", type=int, default=common.WRITERS, help="sync_writers")
+    p.add_argument(
+        "--row-by-row",
+        action="store_true",
+        help="sync_defer_foreign_keys off: the first load's foreign keys checked row by row",
+    )
     p.add_argument(
         "--repeat",
         type=int,

@@ -94,6 +94,7 @@ class Settings(BaseSettings):
     sync_timezone: str = "America/New_York"
     sync_safety_margin_seconds: int = Field(default=120, ge=0)
     sync_lock_wait: bool = False
+    sync_defer_foreign_keys: bool = True
 
     schedule_interval_seconds: int = Field(default=900, ge=1)
     schedule_cron: str = ""

@@ -3,20 +3,23 @@
 Postgres checks each row written to a child table with a trigger: a look-up of its parent and a
 lock on it, about 14 µs a row. In a first full sync that was half of the database's work: 20,000
 orders, a million rows, 33-34 CPU seconds with the checks, 18-19 without them, and checking the
-whole warehouse afterwards (`VALIDATE CONSTRAINT`: one join a table) took 0.8-0.9 s. Postgres's
-own advice for populating a database is the same ("Remove Foreign Key Constraints").
+whole warehouse afterwards (one join a table, as `ADD FOREIGN KEY` does) took 0.8-0.9 s.
+Postgres's own advice for populating a database is the same ("Remove Foreign Key Constraints").
 
-So a run that finds the warehouse empty drops the foreign keys, and adds them back when it ends,
-whatever the outcome: `NOT VALID` (enforced from then on, at once), then validated. Nothing else
-changes: the loader writes an order's parent and children in one transaction, so the rows are as
-consistent without the checks, and the merge deletes children itself (it never relied on the
-cascade). The drop is all or nothing, in one transaction.
+So a run that finds the warehouse empty drops the foreign keys, and adds them back, each checked
+against every row, before it records the run as over, whether it succeeded or failed (a run
+cancelled at shutdown leaves that to the next run). Nothing else changes: the loader writes an
+order's parent and children in one transaction, so the rows are as consistent without the
+checks, and the merge deletes children itself (it never relied on the cascade). The drop is all
+or nothing, in one transaction.
 
-One run at a time defers them: it holds an advisory lock (`LOCK_KEY`) while they are dropped. A
-run that takes that lock finds them dropped only if the run that dropped them died: it adds back
-what is missing and validates what is not yet validated, before it writes anything. The role must
-own the tables; if it does not, or a reader holds a table for more than `LOCK_TIMEOUT`, the run
-checks row by row as before.
+One run at a time defers them: it holds an advisory lock (`LOCK_KEY`) while they are dropped.
+Every run that takes that lock first adds back any key missing (a run that died, or could not
+reach the database at its end, left it so), before it writes anything. A key whose rows break it
+is added `NOT VALID` (enforced on new rows) and logged with the statement that validates it once
+the rows are fixed; it is not checked again on its own. The role must own the tables; if it does
+not, if a reader holds a table for more than `LOCK_TIMEOUT`, or with `sync_defer_foreign_keys`
+off, the run checks row by row as before.
 """
 
 from __future__ import annotations
@@ -68,33 +71,25 @@ async def _present(con: Connection) -> dict[Key, tuple[str, bool]]:
     return {key: found[key] for key in DECLARED if key in found}
 
 
-def _add(fk: ForeignKeyConstraint) -> str:
-    """ALTER TABLE … ADD FOREIGN KEY … NOT VALID, from the schema's declaration (Postgres names
-    it as the migration's did: the same table and columns give the same default name)."""
-    parent = fk.referred_table.name
-    referred = ", ".join(e.column.name for e in fk.elements)
-    return (
-        f"ALTER TABLE {S}.{fk.table.name} ADD FOREIGN KEY ({', '.join(fk.column_keys)}) "
-        f"REFERENCES {S}.{parent} ({referred}) ON DELETE {fk.ondelete or 'NO ACTION'} NOT VALID"
-    )
-
-
-async def defer(con: Connection) -> bool:
-    """At the start of a run, on a connection held for all of it: drop the foreign keys if the
-    warehouse holds no order (True: call `restore` at the end), else repair what a run that
-    died left. False when another run has them dropped, or they cannot be dropped."""
+async def defer(con: Connection, *, drop: bool = True) -> bool:
+    """At the start of a run, on a connection held for all of it: add back any key missing, then,
+    if `drop` and the warehouse holds no order, drop them all (True: call `restore` at the end,
+    or `release` if the run is cancelled). False when another run has them dropped, or they
+    cannot be dropped."""
     if not await con.fetchval("SELECT pg_try_advisory_lock($1)", LOCK_KEY):
         return False  # another run is loading an empty warehouse; its checks come at its end
     deferred = False
     try:
-        if not await con.fetchval(_ANY_ORDER):
-            deferred = await _drop(con)
-        if not deferred:
+        try:
             await repair(con)
+            if drop and not await con.fetchval(_ANY_ORDER):
+                deferred = await _drop(con)
+        except asyncpg.PostgresError as exc:  # the run can still go on, its rows checked
+            log.warning("foreign keys: %s", exc)
         return deferred
     finally:
         if not deferred:
-            await con.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+            await release(con)
 
 
 _ANY_ORDER = f"SELECT EXISTS (SELECT 1 FROM {S}.sales_orders)"
@@ -119,33 +114,49 @@ async def _drop(con: Connection) -> bool:
 
 
 async def restore(con: Connection) -> None:
-    """At the end of a run that deferred the checks: add the keys back, validate them, and let
-    other runs go on."""
+    """At the end of a run that deferred the checks: add the keys back, and let other runs go
+    on."""
     try:
         await repair(con)
     finally:
-        await con.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
+        await release(con)
+
+
+async def release(con: Connection) -> None:
+    await con.execute("SELECT pg_advisory_unlock($1)", LOCK_KEY)
 
 
 async def repair(con: Connection) -> list[str]:
-    """Add every foreign key of the schema the warehouse lacks (NOT VALID: enforced at once),
-    then validate each one not validated yet. Returns the tables whose rows break their key,
-    whose constraint stays NOT VALID (still enforced on new rows) and is logged."""
+    """Add every foreign key of the schema the warehouse lacks, parents' first, each checked
+    against every row as it is added. One whose rows break it is added NOT VALID (enforced on
+    new rows) and logged; returns those keys' tables."""
     present = await _present(con)
-    missing = [fk for key, fk in DECLARED.items() if key not in present]
-    if missing:
-        async with con.transaction():
-            await con.execute(_LOCK_ORDERS.format("SHARE ROW EXCLUSIVE"))
-            for fk in missing:
-                await con.execute(_add(fk))
-        present = await _present(con)
     broken: list[str] = []
-    for (table, _), (name, valid) in present.items():
-        if valid:
+    for key, fk in DECLARED.items():
+        if key in present:
             continue
         try:
-            await con.execute(f'ALTER TABLE {S}.{table} VALIDATE CONSTRAINT "{name}"')
+            await _add(con, fk, valid=True)
         except asyncpg.ForeignKeyViolationError as exc:
-            broken.append(table)
-            log.error("foreign key %s of %s not validated: %s", name, table, exc.detail or exc)
+            await _add(con, fk, valid=False)
+            broken.append(fk.table.name)
+            name = (await _present(con))[key][0]
+            log.error(
+                "foreign key %s of %s added NOT VALID: %s; once those rows are fixed: "
+                "ALTER TABLE %s.%s VALIDATE CONSTRAINT %s",
+                name, fk.table.name, exc.detail or exc, S, fk.table.name, name,
+            )  # fmt: skip
     return broken
+
+
+async def _add(con: Connection, fk: ForeignKeyConstraint, *, valid: bool) -> None:
+    """ALTER TABLE … ADD FOREIGN KEY, from the schema's declaration (Postgres names it as the
+    migration's: the same table and columns give the same default name)."""
+    referred = ", ".join(e.column.name for e in fk.elements)
+    async with con.transaction():
+        await con.execute(_LOCK_ORDERS.format("SHARE ROW EXCLUSIVE"))
+        await con.execute(
+            f"ALTER TABLE {S}.{fk.table.name} ADD FOREIGN KEY ({', '.join(fk.column_keys)}) "
+            f"REFERENCES {S}.{fk.referred_table.name} ({referred}) "
+            f"ON DELETE {fk.ondelete or 'NO ACTION'}{'' if valid else ' NOT VALID'}"
+        )

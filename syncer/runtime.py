@@ -46,6 +46,7 @@ class Runtime:
             concurrency=s.api_concurrency,
             writers=s.sync_writers,
             wait_for_lock=s.sync_lock_wait,
+            defer_foreign_keys=s.sync_defer_foreign_keys,
         )
 
     def account_sync(self, customer_number: str, progress: Progress | None = None) -> AccountSync:

@@ -80,6 +80,7 @@ class SyncOptions:
     concurrency: int = 16
     writers: int = 2
     wait_for_lock: bool = False
+    defer_foreign_keys: bool = True  # syncer.foreign_keys
 
 
 @dataclass
@@ -230,13 +231,16 @@ class AccountSync:
             result.seconds = time.perf_counter() - started
         return result
 
-    async def _restore_foreign_keys(self, con: Any) -> None:
-        # Whatever the run's outcome; if this fails too (the database went away), the run's own
-        # error is the one to report, and the next run puts the keys back before it writes.
+    async def _end_deferral(self, con: Any, result: RunResult) -> None:
+        """Add the foreign keys back; at shutdown, only let go of them: the next run adds them
+        back before it writes (so does it if this fails: the database went away)."""
         started = time.perf_counter()
         try:
+            if result.outcome == "cancelled":
+                await foreign_keys.release(con)
+                return
             await foreign_keys.restore(con)
-        except DB_ERRORS as exc:
+        except DB_ERRORS as exc:  # the run's own error, if any, is the one to report
             log.warning("account %s: foreign keys not restored, the next run will: %s",
                         self.account, _describe(exc))  # fmt: skip
         else:
@@ -275,9 +279,10 @@ class AccountSync:
             )  # fmt: skip
             retry = await loader.failed_orders(con, self.account)
             self._analyzed_at, self._loaded_since = await loader.held_orders(con), 0
-        # On the connection held for the run: the deferral's advisory lock lasts as long.
-        deferred = await foreign_keys.defer(lock_con)
+        deferred = False
         try:
+            # On the connection held for the run: the deferral's advisory lock lasts as long.
+            deferred = await foreign_keys.defer(lock_con, drop=self.options.defer_foreign_keys)
             complete = await self._pipeline(result, window, chunk_days, retry, force)
             result.outcome = "succeeded" if complete else "failed"
             if complete and result.kind == "sync":
@@ -292,9 +297,11 @@ class AccountSync:
             result.error = result.error or _describe(exc)
             raise
         finally:
-            if deferred:  # before the run is recorded as over: its checks are part of it
-                await self._restore_foreign_keys(lock_con)
-            await self._finish(result)
+            try:
+                if deferred:  # before the run is recorded as over: its checks are part of it
+                    await self._end_deferral(lock_con, result)
+            finally:
+                await self._finish(result)
 
     async def _window(self, con: Any, now: datetime) -> Window:
         watermark = await con.fetchval(
