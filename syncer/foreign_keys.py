@@ -84,8 +84,8 @@ async def defer(con: Connection, *, drop: bool = True) -> bool:
             await repair(con)
             if drop and not await con.fetchval(_ANY_ORDER):
                 deferred = await _drop(con)
-        except asyncpg.PostgresError as exc:  # the run can still go on, its rows checked
-            log.warning("foreign keys: %s", exc)
+        except asyncpg.PostgresError as exc:  # the run goes on, checked by the keys there are
+            log.warning("foreign keys could not be added back or dropped: %s", exc)
         return deferred
     finally:
         if not deferred:
