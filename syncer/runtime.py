@@ -167,7 +167,7 @@ async def open_runtime(
                     limiter=limiters[key],
                     redactor=redactor,
                 )
-                shared[cred] = ScanSourceClient(transport)
+                shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
             runtime.clients[number] = shared[cred]
         runtime.limiters = list(limiters.values())
         yield runtime
