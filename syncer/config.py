@@ -96,6 +96,7 @@ class Settings(BaseSettings):
     sync_safety_margin_seconds: int = Field(default=120, ge=0)
     sync_lock_wait: bool = False
     sync_defer_foreign_keys: bool = True
+    sync_gone_after_attempts: int = Field(default=3, ge=1, le=1000)
 
     schedule_interval_seconds: int = Field(default=900, ge=1)
     schedule_cron: str = ""

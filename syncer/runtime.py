@@ -47,6 +47,7 @@ class Runtime:
             writers=s.sync_writers,
             wait_for_lock=s.sync_lock_wait,
             defer_foreign_keys=s.sync_defer_foreign_keys,
+            gone_after_attempts=s.sync_gone_after_attempts,
         )
 
     def account_sync(self, customer_number: str, progress: Progress | None = None) -> AccountSync:

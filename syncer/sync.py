@@ -84,6 +84,8 @@ class SyncOptions:
     writers: int = 2
     wait_for_lock: bool = False
     defer_foreign_keys: bool = True  # syncer.foreign_keys
+    # Runs in a row that find a failed order gone from the API before its failure is closed.
+    gone_after_attempts: int = loader.GONE_AFTER_ATTEMPTS
 
 
 @dataclass
@@ -412,11 +414,18 @@ class AccountSync:
         fetch_q: FetchQueue,
         result: RunResult,
     ) -> None:
-        """Orders that failed before are fetched again, whatever their stamp says."""
+        """Orders that failed before are fetched again, whatever their stamp says. One that a
+        search by its number no longer finds is gone from the API: a failure again, counted
+        towards closing it (`gone_after_attempts`)."""
+        gone: list[Failure] = []
         for order_number in retry:
             page = await self.client.list_page(
                 self.account, page=1, page_size=10, sales_order_number=order_number
             )
+            if not page:
+                reason = f"list: order {order_number} not found (a search by its number is empty)"
+                gone.append(Failure(order_number, "list", reason, gone=True))
+                continue
             rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
             for row in rows:
                 if row.order_number == order_number:
@@ -425,6 +434,12 @@ class AccountSync:
                     result.counts.fetched += 1
                     await fetch_q.put((row, None))
                     break
+        if gone:
+            async with loader.connection(self.engine) as con:
+                closed = await loader.record_failures(
+                    con, self.account, gone, gone_after=self.options.gone_after_attempts
+                )
+            self._count_failures(gone, closed, result.counts)
 
     async def _list_in_pieces(
         self,
@@ -537,7 +552,7 @@ class AccountSync:
         try:
             body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
         except ApiError as exc:
-            return Failure(order_no, "fetch", str(exc))
+            return Failure(order_no, "fetch", str(exc), gone=exc.status == 404)
         fetched_at = self.clock()
         try:
             rows = detail_rows(self.account, listed, payload, body, fetched_at)
@@ -606,17 +621,26 @@ class AccountSync:
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
-            await loader.record_failures(con, self.account, failures)
+            closed = await loader.record_failures(
+                con, self.account, failures, gone_after=self.options.gone_after_attempts
+            )
             self._loaded_since += len(batch)
             if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
                 # Counted before the ANALYZE, so that the other writers do not start one too.
                 self._analyzed_at += self._loaded_since
                 self._loaded_since = 0
                 await loader.analyze(con)
+        self._count_failures(failures, closed, counts)
+
+    def _count_failures(self, failures: list[Failure], closed: list[str], counts: Counts) -> None:
         counts.failed += len(failures)
         for f in failures:
             log.warning("account %s order %s failed at %s: %s",
                         self.account, f.sales_order_number, f.stage, f.reason)  # fmt: skip
+        for order_no in closed:
+            log.warning("account %s order %s closed as gone: %d runs in a row found it gone "
+                        "from the API; no longer retried",
+                        self.account, order_no, self.options.gone_after_attempts)  # fmt: skip
 
     async def _load_one_by_one(
         self,
