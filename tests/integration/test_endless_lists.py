@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 from datetime import datetime
-from typing import Any
 
 import pytest
 
@@ -14,16 +13,12 @@ from syncer import schema
 from syncer.client import ScanSourceClient
 from syncer.sim import FaultConfig
 from syncer.sync import AccountSync, SyncOptions
+from tests.integration.answers import rows
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
 NEVER = 30  # seconds: a run that has not stopped by then would list forever
-
-
-async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    async with h.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
 
 
 async def last_changed(h: SimHarness, orders: list[str]) -> dict[str, datetime]:

@@ -22,15 +22,11 @@ from syncer.runner import sync_accounts
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Subscription
 from syncer.sync import lock_key
+from tests.integration.answers import rows
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
-
-
-async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    async with h.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
 
 
 def detail(h: SimHarness, order: str) -> dict[str, Any]:

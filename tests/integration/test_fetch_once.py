@@ -4,34 +4,20 @@ LastChanged: then it has changed, and is fetched again."""
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Any
-
-import orjson
 
 from syncer import schema
 from syncer.fetch_keys import FetchKeys
+from tests.integration.answers import rows, unreadable_detail
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
 
 
-async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    async with h.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
-
-
-def broken_detail(h: SimHarness, order: str) -> bytes:
-    state = h.sim.find(order)
-    assert state is not None
-    body = orjson.loads(h.sim.detail_bytes(state, False))
-    return orjson.dumps({**body, "SalesOrderLines": [{"LineNumber": "ten"}]})
-
-
 async def test_a_failed_order_also_in_the_window_is_fetched_once(harness: SimHarness) -> None:
     customer = harness.customers[0]
     order = harness.sim.order_numbers(customer)[7]
-    harness.sim.detail_overrides[order] = (200, broken_detail(harness, order))
+    harness.sim.detail_overrides[order] = unreadable_detail(harness, order)
     sync = harness.account_sync(customer)
     first = await sync.run()
     assert first.counts.failed == 1

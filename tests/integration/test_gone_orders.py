@@ -4,12 +4,12 @@ so: no longer retried, no longer an open failure. An order that comes back and l
 
 from __future__ import annotations
 
-from typing import Any
-
 import orjson
 import pytest
 
 from syncer import schema, status
+from tests.integration import answers
+from tests.integration.answers import rows, unreadable_detail
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 
@@ -20,21 +20,9 @@ FAILURE = (
 )
 
 
-async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    async with h.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
-
-
 async def open_failures(h: SimHarness, customer: str) -> int:
     [account] = (await status.collect(h.engine, [customer])).accounts
     return account.open_failures
-
-
-def broken_detail(h: SimHarness, order: str) -> bytes:
-    state = h.sim.find(order)
-    assert state is not None
-    body = orjson.loads(h.sim.detail_bytes(state, False))
-    return orjson.dumps({**body, "SalesOrderLines": [{"LineNumber": "ten"}]})
 
 
 @pytest.mark.parametrize("listed", [False, True], ids=["no-longer-listed", "detail-404"])
@@ -43,7 +31,7 @@ async def test_a_failed_order_gone_from_the_api_is_closed_after_three_runs_and_l
 ) -> None:
     customer = harness.customers[0]
     order = harness.sim.order_numbers(customer)[7]  # old: in no later run's window
-    harness.sim.detail_overrides[order] = (200, broken_detail(harness, order))
+    harness.sim.detail_overrides[order] = unreadable_detail(harness, order)
     sync = harness.account_sync(customer)  # closes after 3 runs, the default
     assert (await sync.run()).counts.failed == 1
     harness.sim.remove(customer, order, listed=listed)
@@ -75,10 +63,7 @@ async def test_another_failure_restarts_the_count_and_an_order_that_comes_back_c
 ) -> None:
     customer = harness.customers[0]
     order = harness.sim.order_numbers(customer)[9]
-    not_found = (
-        404,
-        orjson.dumps({"statusCode": 404, "message": f"Sales order {order} not found."}),
-    )
+    not_found = answers.not_found(order)
     refused = (400, orjson.dumps({"Message": "The request is invalid."}))
     sync = harness.account_sync(customer, gone_after_attempts=2)
     gone_count = f"SELECT gone_attempts, resolution FROM {S}.sync_failures"
@@ -105,10 +90,7 @@ async def test_a_closed_failure_reopens_when_its_order_comes_back_and_fails_othe
 ) -> None:
     customer = harness.customers[0]
     order = harness.sim.order_numbers(customer)[11]
-    not_found = (
-        404,
-        orjson.dumps({"statusCode": 404, "message": f"Sales order {order} not found."}),
-    )
+    not_found = answers.not_found(order)
     harness.sim.detail_overrides[order] = not_found
     sync = harness.account_sync(customer, gone_after_attempts=1)
     gone_count = f"SELECT gone_attempts, resolution, resolved_at IS NULL FROM {S}.sync_failures"
@@ -116,7 +98,7 @@ async def test_a_closed_failure_reopens_when_its_order_comes_back_and_fails_othe
     assert await rows(harness, gone_count) == [(1, "gone", False)]
 
     # Back, changed (the window lists it), but unreadable: open again, and retried.
-    harness.sim.detail_overrides[order] = (200, broken_detail(harness, order))
+    harness.sim.detail_overrides[order] = unreadable_detail(harness, order)
     harness.sim.touch(customer, order)
     harness.clock.advance(600)
     assert (await sync.run()).counts.failed == 1
