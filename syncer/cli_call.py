@@ -89,7 +89,7 @@ async def open_client(
 ) -> AsyncIterator[tuple[ScanSourceClient, str]]:
     """A client for `customer` (default: the first configured or demo account)."""
     from syncer.auth import Credentials
-    from syncer.client import ScanSourceClient
+    from syncer.client import MAX_PAGES, ScanSourceClient
     from syncer.runtime import credentials_for
     from syncer.transport import Transport, make_session
 
@@ -107,7 +107,7 @@ async def open_client(
                 sub.client_id, SecretStr(sub.client_secret), SecretStr(sub.subscription_key)
             )
             where = (running.base_url, running.token_url, running.scope)
-            timeout, verify = 30.0, True
+            timeout, verify, max_pages = 30.0, True, MAX_PAGES
         else:
             settings = _settings(target)
             if customer is None:
@@ -129,6 +129,7 @@ async def open_client(
                 ) from None
             where = (settings.api_base_url, settings.api_token_url, settings.api_scope)
             timeout, verify = settings.api_timeout_seconds, settings.api_verify_tls
+            max_pages = settings.api_max_pages
         session = await stack.enter_async_context(make_session(concurrency=4, verify_tls=verify))
         transport = Transport(
             session,
@@ -138,7 +139,7 @@ async def open_client(
             credentials=creds,
             timeout_seconds=timeout,
         )
-        yield ScanSourceClient(transport), customer
+        yield ScanSourceClient(transport, max_pages=max_pages), customer
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:

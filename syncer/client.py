@@ -2,13 +2,15 @@
 
 Searches (list, summary, serials) take their filters as keyword arguments and come in two
 forms: one page (`summary`), or every page streamed one at a time (`iter_summary`). The API
-signals the end only by a short page (reference §5).
+signals the end only by a short page (reference §5), so a streamed search that does not end is
+stopped with an error: after `max_pages` full pages, or at the first full page whose rows were
+all on the previous one (an API ignoring `page`).
 """
 
 from __future__ import annotations
 
 import functools
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequence
 from datetime import date
 from typing import Any, TypedDict, TypeVar, Unpack
 
@@ -28,12 +30,13 @@ from syncer.api_models import (
     parse_model,
     parse_rows,
 )
-from syncer.errors import TransientApiError
+from syncer.errors import PermanentApiError, TransientApiError
 from syncer.models import SalesOrderDetail, parse_detail
 from syncer.transport import ApiStats, Transport
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (reference §5)
+MAX_PAGES = 10_000  # pages one streamed search may read (the api_max_pages setting's default)
 
 
 class ListFilters(TypedDict, total=False):
@@ -105,8 +108,9 @@ def api_params(**filters: Any) -> dict[str, str]:
 
 
 class ScanSourceClient:
-    def __init__(self, transport: Transport) -> None:
+    def __init__(self, transport: Transport, *, max_pages: int = MAX_PAGES) -> None:
         self.transport = transport
+        self.max_pages = max_pages
 
     @property
     def stats(self) -> ApiStats:
@@ -126,18 +130,15 @@ class ScanSourceClient:
             raise TransientApiError("list answered with a non-array body", operation="list")
         return rows
 
-    async def iter_list(
+    def iter_list(
         self, customer_number: str, *, page_size: int = 1000, **filters: Any
     ) -> AsyncIterator[list[Any]]:
         """Page by page until a short page: the API gives no total count (reference §5)."""
-        page = 1
-        while True:
-            rows = await self.list_page(customer_number, page=page, page_size=page_size, **filters)
-            if rows:
-                yield rows
-            if len(rows) < page_size:
-                return
-            page += 1
+
+        async def fetch(page: int) -> list[Any]:
+            return await self.list_page(customer_number, page=page, page_size=page_size, **filters)
+
+        return self._pages("list", fetch, page_size, _raw_order_number)
 
     async def detail_bytes(
         self,
@@ -197,7 +198,7 @@ class ScanSourceClient:
                 customer_number, page=page, page_size=page_size, **filters
             )
 
-        return _pages(fetch, page_size)
+        return self._pages("list", fetch, page_size, _order_number)
 
     async def summary(
         self,
@@ -223,7 +224,7 @@ class ScanSourceClient:
         async def fetch(page: int) -> list[OrderSummary]:
             return await self.summary(customer_number, page=page, page_size=page_size, **filters)
 
-        return _pages(fetch, page_size)
+        return self._pages("summary", fetch, page_size, _order_number)
 
     async def detail(
         self,
@@ -261,7 +262,7 @@ class ScanSourceClient:
         async def fetch(page: int) -> list[SerialInfo]:
             return await self.serials(customer_number, page=page, page_size=page_size, **filters)
 
-        return _pages(fetch, page_size)
+        return self._pages("serials", fetch, page_size, _serial_key)
 
     async def tracking(
         self,
@@ -322,16 +323,47 @@ class ScanSourceClient:
         _, data = await self.transport.request_json("cancel", "DELETE", "/cancel", params=params)
         return parse_model(CancelResult, data, "cancel")
 
-
-async def _pages(
-    fetch: Callable[[int], Awaitable[list[T]]], page_size: int
-) -> AsyncIterator[list[T]]:
-    """Page 1, 2, ... until a short page; empty pages are not yielded."""
-    page = 1
-    while True:
-        rows = await fetch(page)
-        if rows:
+    async def _pages(
+        self,
+        operation: str,
+        fetch: Callable[[int], Awaitable[list[T]]],
+        page_size: int,
+        key: Callable[[T], Hashable],
+    ) -> AsyncIterator[list[T]]:
+        """Page 1, 2, ... until a short page; empty pages are not yielded. Fails after
+        `max_pages` full pages, or at a full page whose rows (by `key`) were all on the previous
+        one: offset paging repeats a few rows when rows move between two reads, not a page."""
+        previous: set[Hashable] = set()
+        for page in range(1, self.max_pages + 1):
+            rows = await fetch(page)
+            if len(rows) < page_size:
+                if rows:
+                    yield rows
+                return
+            keys = {k for k in map(key, rows) if k is not None}
+            if keys and keys <= previous:
+                raise PermanentApiError(
+                    f"{operation}: page {page} repeats page {page - 1} (every row of it was on "
+                    "that page): the API seems to ignore `page`; stopped",
+                    operation=operation,
+                )
+            previous = keys
             yield rows
-        if len(rows) < page_size:
-            return
-        page += 1
+        raise PermanentApiError(
+            f"{operation}: still full pages after {self.max_pages:,} pages of {page_size:,} "
+            "(api_max_pages): a list that never ends; stopped",
+            operation=operation,
+        )
+
+
+def _raw_order_number(row: Any) -> Hashable:
+    number = row.get("OrderNumber") if isinstance(row, dict) else None
+    return number if isinstance(number, str) else None
+
+
+def _order_number(row: SalesOrderListRow | OrderSummary) -> Hashable:
+    return row.order_number
+
+
+def _serial_key(row: SerialInfo) -> Hashable:
+    return (row.order_number, row.order_line_number, row.serial_number)

@@ -62,7 +62,10 @@ TABLES: dict[str, str] = {
     "sales_order_status_history": "Every order status change the syncer observed.",
     "sync_state": "Where each account's sync stands: its watermark.",
     "sync_runs": "One row per sync run of an account: outcome, counts and API calls.",
-    "sync_failures": "Orders that could not be fetched or loaded; every run retries them.",
+    "sync_failures": (
+        "Orders that could not be fetched or loaded; every run retries the open ones "
+        "(resolution empty)."
+    ),
 }
 
 COLUMNS: dict[str, dict[str, str]] = {
@@ -231,5 +234,10 @@ COLUMNS: dict[str, dict[str, str]] = {
         "payload": "The response body that could not be read, if any.",
         "first_failed_at": "When it first failed.",
         "last_failed_at": "When it last failed.",
+        "gone_attempts": "Runs in a row that found the order gone from the API (its detail "
+        "answered 404, or a search by its number found nothing); 0 after any other failure.",
+        "resolution": "Empty while the failure is open (every run retries it); gone: closed, the "
+        "order has disappeared from the API and is no longer retried.",
+        "resolved_at": "When the failure was closed; empty while it is open.",
     },
 }

@@ -83,6 +83,7 @@ class Settings(BaseSettings):
     api_backoff_base_seconds: float = Field(default=0.25, ge=0)
     api_backoff_cap_seconds: float = Field(default=20.0, ge=0)
     api_token_leeway_seconds: float = Field(default=120.0, ge=0)
+    api_max_pages: int = Field(default=10_000, ge=1, le=10_000_000)
 
     # NoDecode: SYNCER_ACCOUNTS may be a plain comma list; the validator below reads it.
     accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)
@@ -95,6 +96,7 @@ class Settings(BaseSettings):
     sync_safety_margin_seconds: int = Field(default=120, ge=0)
     sync_lock_wait: bool = False
     sync_defer_foreign_keys: bool = True
+    sync_gone_after_attempts: int = Field(default=3, ge=1, le=1000)
 
     schedule_interval_seconds: int = Field(default=900, ge=1)
     schedule_cron: str = ""

@@ -124,12 +124,26 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::ti
 WHERE o.customer_number = u.customer_number AND o.sales_order_number = u.sales_order_number
 """
 
+# A failure that finds the order gone ($6 = 1) counts one more run in a row that did, and leaves
+# a closed failure closed; any other failure starts the count again, and reopens it.
 _RECORD_FAILURE = f"""
-INSERT INTO {S}.sync_failures (account, sales_order_number, stage, reason, payload)
-VALUES ($1, $2, $3, $4, $5)
+INSERT INTO {S}.sync_failures AS f
+    (account, sales_order_number, stage, reason, payload, gone_attempts)
+VALUES ($1, $2, $3, $4, $5, $6)
 ON CONFLICT (account, sales_order_number) DO UPDATE SET
     stage = excluded.stage, reason = excluded.reason, payload = excluded.payload,
-    attempts = {S}.sync_failures.attempts + 1, last_failed_at = now()
+    attempts = f.attempts + 1, last_failed_at = now(),
+    gone_attempts = CASE WHEN excluded.gone_attempts > 0 THEN f.gone_attempts + 1 ELSE 0 END,
+    resolution = CASE WHEN excluded.gone_attempts > 0 THEN f.resolution END,
+    resolved_at = CASE WHEN excluded.gone_attempts > 0 THEN f.resolved_at END
+"""
+
+GONE_AFTER_ATTEMPTS = 3  # the sync_gone_after_attempts setting's default
+_CLOSE_GONE = f"""
+UPDATE {S}.sync_failures SET resolution = 'gone', resolved_at = now()
+WHERE account = $1 AND sales_order_number = ANY($2::text[]) AND resolution IS NULL
+  AND gone_attempts >= $3
+RETURNING sales_order_number
 """
 
 
@@ -156,6 +170,7 @@ class Failure:
     stage: str  # list | fetch | parse | load
     reason: str
     payload: str | None = None
+    gone: bool = False  # the API no longer has the order: its detail is 404, or no search finds it
 
 
 @contextlib.asynccontextmanager
@@ -258,15 +273,29 @@ async def clear_failures(con: Connection, account: str, order_numbers: Sequence[
     )
 
 
-async def record_failures(con: Connection, account: str, failures: Sequence[Failure]) -> None:
-    if failures:
-        await con.executemany(
-            _RECORD_FAILURE,
-            [
-                (account, f.sales_order_number, f.stage, _clean(f.reason), _clean(f.payload))
-                for f in failures
-            ],
-        )
+async def record_failures(
+    con: Connection,
+    account: str,
+    failures: Sequence[Failure],
+    *,
+    gone_after: int = GONE_AFTER_ATTEMPTS,
+) -> list[str]:
+    """Record the failures; the orders whose failure this closed as gone, found gone by
+    `gone_after` runs in a row (runs retry open failures only)."""
+    if not failures:
+        return []
+    await con.executemany(
+        _RECORD_FAILURE,
+        [
+            (account, f.sales_order_number, f.stage, _clean(f.reason), _clean(f.payload),
+             int(f.gone))
+            for f in failures
+        ],
+    )  # fmt: skip
+    gone = [f.sales_order_number for f in failures if f.gone]
+    if not gone:
+        return []
+    return [r[0] for r in await con.fetch(_CLOSE_GONE, account, gone, gone_after)]
 
 
 def _clean(text: str | None, limit: int = 1_000_000) -> str | None:
@@ -275,9 +304,10 @@ def _clean(text: str | None, limit: int = 1_000_000) -> str | None:
 
 
 async def failed_orders(con: Connection, account: str) -> list[str]:
+    """The account's open failures: the orders a run tries again."""
     rows = await con.fetch(
-        f"SELECT sales_order_number FROM {S}.sync_failures WHERE account = $1 "
-        "ORDER BY sales_order_number",
+        f"SELECT sales_order_number FROM {S}.sync_failures "
+        "WHERE account = $1 AND resolution IS NULL ORDER BY sales_order_number",
         account,
     )
     return [r[0] for r in rows]

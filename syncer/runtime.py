@@ -47,6 +47,7 @@ class Runtime:
             writers=s.sync_writers,
             wait_for_lock=s.sync_lock_wait,
             defer_foreign_keys=s.sync_defer_foreign_keys,
+            gone_after_attempts=s.sync_gone_after_attempts,
         )
 
     def account_sync(self, customer_number: str, progress: Progress | None = None) -> AccountSync:
@@ -167,7 +168,7 @@ async def open_runtime(
                     limiter=limiters[key],
                     redactor=redactor,
                 )
-                shared[cred] = ScanSourceClient(transport)
+                shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
             runtime.clients[number] = shared[cred]
         runtime.limiters = list(limiters.values())
         yield runtime

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from sqlalchemy import (
     BigInteger,
+    CheckConstraint,
     Column,
     Date,
     ForeignKeyConstraint,
@@ -292,7 +293,15 @@ sync_failures = Table(
     Column("payload", Text),
     Column("first_failed_at", TZ, nullable=False, server_default=text("now()")),
     Column("last_failed_at", TZ, nullable=False, server_default=text("now()")),
+    Column("gone_attempts", Integer, nullable=False, server_default="0"),
+    Column("resolution", Text),  # NULL: open, retried every run; 'gone': closed
+    Column("resolved_at", TZ),
     PrimaryKeyConstraint("account", "sales_order_number"),
+    CheckConstraint(
+        "(resolution IS NULL AND resolved_at IS NULL) "
+        "OR (resolution = 'gone' AND resolved_at IS NOT NULL)",
+        name="ck_sync_failures_resolution",
+    ),
 )
 
 

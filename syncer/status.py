@@ -34,7 +34,8 @@ SELECT account, max(finished_at) FROM {S}.sync_runs WHERE outcome = 'succeeded' 
 """
 _WATERMARKS = f"SELECT account, stream, watermark FROM {S}.sync_state"
 _FAILURES = f"""
-SELECT account, count(*), min(first_failed_at) FROM {S}.sync_failures GROUP BY account
+SELECT account, count(*), min(first_failed_at) FROM {S}.sync_failures
+WHERE resolution IS NULL GROUP BY account
 """
 _ROWS = " UNION ALL ".join(
     f"SELECT '{name}', customer_number, count(*) FROM {S}.{name} GROUP BY customer_number"

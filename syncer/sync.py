@@ -12,8 +12,10 @@ each writer's next batch while it writes one (with fewer they would stop at ever
 most 2 × W batches of fetched details are ever uncommitted: that is all a crash can cost. Writers
 work on separate connections, so the database checks and indexes one batch while the next is
 being encoded and sent; each order always goes to the same writer, so two transactions never
-hold the same order. Nothing grows with the number of orders: at most two list pages, the queues
-and 2 × W batches are held (bench/scale.py measures it).
+hold the same order. Little grows with the number of orders: at most two list pages, the queues
+and 2 × W batches are held (bench/scale.py measures it), and the key of each order the run
+fetches, so that an order listed twice is fetched once (syncer.fetch_keys: ~80 bytes an order,
+8 MB for a run that fetches 100,000).
 """
 
 from __future__ import annotations
@@ -38,6 +40,7 @@ from syncer import foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
+from syncer.fetch_keys import FetchKeys
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
 from syncer.rows import OrderRows
@@ -81,6 +84,8 @@ class SyncOptions:
     writers: int = 2
     wait_for_lock: bool = False
     defer_foreign_keys: bool = True  # syncer.foreign_keys
+    # Runs in a row that find a failed order gone from the API before its failure is closed.
+    gone_after_attempts: int = loader.GONE_AFTER_ATTEMPTS
 
 
 @dataclass
@@ -196,6 +201,7 @@ class AccountSync:
         # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).
         self._analyzed_at = 0
         self._loaded_since = 0
+        self._fetching = FetchKeys()  # the orders this run has queued (each run its own)
 
     async def run(
         self,
@@ -367,6 +373,7 @@ class AccountSync:
         load_qs: list[LoadQueue] = [asyncio.Queue() for _ in range(writers)]
         permits = asyncio.Semaphore(2 * writers * self.options.batch_size)
         list_error: list[str] = []
+        self._fetching = FetchKeys()
 
         async def lister() -> None:
             try:
@@ -407,18 +414,32 @@ class AccountSync:
         fetch_q: FetchQueue,
         result: RunResult,
     ) -> None:
-        """Orders that failed before are fetched again, whatever their stamp says."""
+        """Orders that failed before are fetched again, whatever their stamp says. One that a
+        search by its number no longer finds is gone from the API: a failure again, counted
+        towards closing it (`gone_after_attempts`)."""
+        gone: list[Failure] = []
         for order_number in retry:
             page = await self.client.list_page(
                 self.account, page=1, page_size=10, sales_order_number=order_number
             )
+            if not page:
+                reason = f"list: order {order_number} not found (a search by its number is empty)"
+                gone.append(Failure(order_number, "list", reason, gone=True))
+                continue
             rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
             for row in rows:
                 if row.order_number == order_number:
+                    self._fetching.add(order_number, row.last_changed)
                     result.counts.listed += 1
                     result.counts.fetched += 1
                     await fetch_q.put((row, None))
                     break
+        if gone:
+            async with loader.connection(self.engine) as con:
+                closed = await loader.record_failures(
+                    con, self.account, gone, gone_after=self.options.gone_after_attempts
+                )
+            self._count_failures(gone, closed, result.counts)
 
     async def _list_in_pieces(
         self,
@@ -462,8 +483,8 @@ class AccountSync:
         """Queue the window's orders that need fetching; the rows listed, as the API gave them.
         With `one_page`, None, having queued nothing, when the first page is full."""
         # Offset paging repeats a row when an order moves ahead of the cursor between two page
-        # reads: remembering the previous page catches that, and memory stays one page however
-        # long the window. (An order that moves further has changed: fetching it again is right.)
+        # reads: remembering the previous page skips it without a look-up. (Further repeats of
+        # an order already queued are skipped by `_dispatch`.)
         seen: set[str] = set()
         filters: dict[str, Any] = {"to_last_change_date": window[1]}
         if window[0] is not None:
@@ -488,14 +509,19 @@ class AccountSync:
         result: RunResult,
         force: bool,
     ) -> None:
-        """Queue the listed orders whose detail we need; count the others as skipped."""
+        """Queue the listed orders whose detail we need; count the others as skipped. An order
+        this run has queued already, with the same LastChanged, is left out: fetched once."""
         counts = result.counts
         async with loader.connection(self.engine) as con:
             stored = await loader.stored(con, self.account, [r.order_number or "" for r in rows])
         for row in rows:
+            number = row.order_number or ""
+            if (number, row.last_changed) in self._fetching:
+                continue
             counts.listed += 1
-            held = stored.get(row.order_number or "")
+            held = stored.get(number)
             if force or needs_fetch(row, held, self._margin):
+                self._fetching.add(number, row.last_changed)
                 counts.fetched += 1
                 await fetch_q.put((row, held.content_hash if held else None))
             else:
@@ -526,7 +552,7 @@ class AccountSync:
         try:
             body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
         except ApiError as exc:
-            return Failure(order_no, "fetch", str(exc))
+            return Failure(order_no, "fetch", str(exc), gone=exc.status == 404)
         fetched_at = self.clock()
         try:
             rows = detail_rows(self.account, listed, payload, body, fetched_at)
@@ -595,17 +621,26 @@ class AccountSync:
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
-            await loader.record_failures(con, self.account, failures)
+            closed = await loader.record_failures(
+                con, self.account, failures, gone_after=self.options.gone_after_attempts
+            )
             self._loaded_since += len(batch)
             if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
                 # Counted before the ANALYZE, so that the other writers do not start one too.
                 self._analyzed_at += self._loaded_since
                 self._loaded_since = 0
                 await loader.analyze(con)
+        self._count_failures(failures, closed, counts)
+
+    def _count_failures(self, failures: list[Failure], closed: list[str], counts: Counts) -> None:
         counts.failed += len(failures)
         for f in failures:
             log.warning("account %s order %s failed at %s: %s",
                         self.account, f.sales_order_number, f.stage, f.reason)  # fmt: skip
+        for order_no in closed:
+            log.warning("account %s order %s closed as gone: %d runs in a row found it gone "
+                        "from the API; no longer retried",
+                        self.account, order_no, self.options.gone_after_attempts)  # fmt: skip
 
     async def _load_one_by_one(
         self,

@@ -51,6 +51,12 @@ class FaultConfig:
     quirks: frozenset[str] = field(default_factory=lambda: frozenset(QUIRKS))
     # Data, not representation: this share of orders has a long unicode memo, in truth() too.
     long_text_rate: float = 0.0
+    # Paging gone wrong, on list answers (they ignore `only`): page 1 whatever page is asked
+    # for (an API ignoring `page`); every page served twice (page n+1 answers as page n did);
+    # the matches repeated without end, so that every page is full and the list never ends.
+    list_ignores_page: bool = False
+    list_repeats_pages: bool = False
+    list_endless: bool = False
     # Which operations the per-request faults hit ("list", "detail", ..., "token" for the token
     # endpoint); empty: all of them. The rate limit and quirks are not affected.
     only: frozenset[str] = frozenset()
@@ -114,6 +120,10 @@ def _value(name: str, text: str, current: Any) -> Any:
         return frozenset(chosen)
     if name == "only":
         return frozenset(op.strip().lower() for op in text.split("+") if op.strip())
+    if isinstance(current, bool):
+        if text.lower() not in ("0", "1", "false", "true"):
+            raise ValueError(f"fault {name}: expected 1 or 0, not {text!r}")
+        return text.lower() in ("1", "true")
     if isinstance(current, str):
         return text
     try:

@@ -118,6 +118,14 @@ class FaultInjector:
             return quirks.long_memo(self.seed, order_number)
         return None
 
+    def list_page(self, page: int) -> int:
+        """The page a list request for `page` is answered with, under the paging faults."""
+        c = self.config
+        served = 1 if c.list_ignores_page else (page + 1) // 2 if c.list_repeats_pages else page
+        if served != page:
+            self.injected["list_ignores_page" if c.list_ignores_page else "list_repeats_pages"] += 1
+        return served
+
     def middleware(
         self, sim: Simulator, base_path: str
     ) -> Callable[..., Awaitable[web.StreamResponse]]:

@@ -79,31 +79,37 @@ class Operations:
             return self.sim.orders_of(customer)
         return self.sim.changed_since(customer, since)
 
-    def _page(self, customer: str, q: ListQuery) -> list[OrderState]:
-        """One page of a list or summary search (without serials)."""
+    def _page(self, customer: str, q: ListQuery, *, endless: bool = False) -> list[OrderState]:
+        """One page of a list or summary search (without serials); `endless`: of the matches
+        repeated without end."""
         if unfiltered(q):
-            return page_of(self.sim.orders_of(customer), q)
+            return page_of(self.sim.orders_of(customer), q, endless=endless)
         self.sim.settle()  # the changes due by now count before the key is read
         key = (customer, dataclasses.replace(q, page=1), self.sim.changes)
         if self._last_search is None or self._last_search[0] != key:
             hits = matching(self._candidates(customer, q), q, self.sim.city_of)
             self._last_search = (key, list(hits))
-        return page_of(self._last_search[1], q)
+        return page_of(self._last_search[1], q, endless=endless)
 
     # -- reads ----------------------------------------------------------------------------------
 
     def order_list(self, customer: str, params: dict[str, str], _: bytes) -> Reply:
         q = parse_list_query(params, self.sim.config.max_page_size)
-        page = self._page(customer, q)
+        faults = self.sim.faults
+        served = faults.list_page(q.page)
+        if served != q.page:
+            q = dataclasses.replace(q, page=served)
+        endless = faults.config.list_endless
+        if endless:
+            faults.injected["list_endless"] += 1
+        page = self._page(customer, q, endless=endless)
         return _ok([payloads.list_row(self.sim.view(s), q.include_schedule_lines) for s in page])
 
     def summary(self, customer: str, params: dict[str, str], _: bytes) -> Reply:
         q = parse_summary_query(params, self.sim.config.max_page_size)
         if not q.by_serial:
             return _ok([payloads.summary_row(self.sim.view(s)) for s in self._page(customer, q)])
-        every = self.sim.orders_of(customer)  # the hits are positions in the whole account
-        hits = self.sim.orders_with_serials(customer, q.serials, q.macs)
-        orders = [every[i] for i in sorted(hits)]
+        orders = self.sim.orders_with_serials(customer, q.serials, q.macs)
 
         def shipped(s: OrderState) -> bool:
             serials, macs = shipped_serials(self.sim.view(s))
@@ -135,8 +141,7 @@ class Operations:
             found = self.sim.find_invoice(q.invoice_number)
             orders = [found] if found else []
         elif q.serials:
-            hits = self.sim.orders_with_serials(customer, q.serials, frozenset())
-            orders = [orders[i] for i in sorted(hits)]
+            orders = self.sim.orders_with_serials(customer, q.serials, frozenset())
         lo, hi = q.billed
 
         def wanted(s: OrderState) -> bool:

@@ -215,6 +215,11 @@ def matching(
     return (s for s in orders if ok(s))
 
 
-def page_of(matches: Sequence[OrderState], q: ListQuery) -> list[OrderState]:
+def page_of(
+    matches: Sequence[OrderState], q: ListQuery, *, endless: bool = False
+) -> list[OrderState]:
+    """The page `q` asks for; `endless`: of the matches repeated without end (every page full)."""
     start = (q.page - 1) * q.page_size
+    if endless and matches:
+        return [matches[i % len(matches)] for i in range(start, start + q.page_size)]
     return list(matches[start : start + q.page_size])

@@ -84,6 +84,10 @@ class Simulator:
         self.detail_hits: Counter[str] = Counter()
         # Test hook: order number -> (HTTP status, body) served instead of the real detail.
         self.detail_overrides: dict[str, tuple[int, bytes]] = {}
+        # Orders gone from the API (`remove`): found by number no more, and those unlisted by
+        # no search either.
+        self._removed: set[str] = set()
+        self._unlisted: set[str] = set()
         self._serials = {c: SerialIndex() for c in customers}
         # Orders accepted by create-order-async, not yet placed: (due epoch s, seq, customer, spec)
         self._pending: list[tuple[float, int, str, OrderSpec]] = []
@@ -118,7 +122,13 @@ class Simulator:
     def orders_of(self, customer_number: str) -> Sequence[OrderState]:
         """The account's orders, ascending by order number."""
         self.settle()
-        return self._orders[customer_number]
+        return self._listed(self._orders[customer_number])
+
+    def _listed(self, states: list[OrderState]) -> list[OrderState]:
+        """`states` without the orders no search finds any more."""
+        if not self._unlisted:
+            return states
+        return [s for s in states if s.order_number not in self._unlisted]
 
     def changed_since(self, customer_number: str, minute: int) -> list[OrderState]:
         """The account's orders whose LastChanged is at or after `minute`, by order number."""
@@ -126,10 +136,12 @@ class Simulator:
         index = self._by_change[customer_number]
         states = self._orders[customer_number]
         first = bisect.bisect_left(index, (minute, -1))
-        return [states[i] for i in sorted(i for _, i in index[first:])]
+        return self._listed([states[i] for i in sorted(i for _, i in index[first:])])
 
     def find(self, order_number: str) -> OrderState | None:
         self.settle()
+        if self._removed and order_number in self._removed:
+            return None
         return self._by_number.get(order_number)
 
     def find_invoice(self, invoice_number: str) -> OrderState | None:
@@ -141,16 +153,18 @@ class Simulator:
         gid = owner[0]
         states = self._orders[self.customer_numbers()[gid % self._n_customers]]
         idx = gid // self._n_customers
-        return states[idx] if idx < len(states) else None
+        found = states[idx] if idx < len(states) else None
+        return None if found is None or found.order_number in self._removed else found
 
     def orders_with_serials(
         self, customer_number: str, serials: frozenset[str], macs: frozenset[str]
-    ) -> set[int]:
-        """Indexes of the account's orders planned to carry any of these serials or MACs (a
-        superset: the caller checks what has shipped)."""
+    ) -> list[OrderState]:
+        """The account's orders planned to carry any of these serials or MACs, ascending by
+        order number (a superset: the caller checks what has shipped)."""
         index = self._serials[customer_number]
-        index.extend(self._orders[customer_number], self.plan)
-        return index.candidates(serials, macs)
+        states = self._orders[customer_number]
+        index.extend(states, self.plan)
+        return self._listed([states[i] for i in sorted(index.candidates(serials, macs))])
 
     def city_of(self, s: OrderState) -> str:
         return shipping_address(s, self._books[s.customer]).city
@@ -196,10 +210,21 @@ class Simulator:
         customers = (customer_number,) if customer_number else tuple(self._books)
         for c in customers:
             for s in self._orders[c]:
-                order_rows(self.view(s), out)
+                if s.order_number not in self._removed:
+                    order_rows(self.view(s), out)
         return out
 
     # -- lifecycle ----------------------------------------------------------------------------
+
+    def remove(self, customer_number: str, order_number: str, *, listed: bool = False) -> None:
+        """The order disappears from the API (deleted or archived at ScanSource): asked for by
+        number (detail, tracking, cancel) it is 404 "Sales order … not found.", and no search
+        finds it; with `listed`, searches still list it (their index has not caught up)."""
+        self._get(customer_number, order_number)
+        self._removed.add(order_number)
+        if not listed:
+            self._unlisted.add(order_number)
+        self.changes += 1
 
     def touch(self, customer_number: str, order_number: str) -> None:
         """An edit that changes nothing visible but LastChanged (e.g. a memo saved unchanged)."""
@@ -309,8 +334,7 @@ class Simulator:
         return build_plan(self.config.seed, self._books[s.customer], self.items.items, s)
 
     def _get(self, customer_number: str, order_number: str) -> OrderState:
-        self.settle()  # a change made now comes after every change that was due before
-        s = self._by_number.get(order_number)
+        s = self.find(order_number)  # settles: a change made now comes after those due before
         if s is None or s.customer != customer_number:
             raise KeyError(f"no order {order_number} for customer {customer_number}")
         return s

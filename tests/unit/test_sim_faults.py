@@ -240,6 +240,43 @@ async def test_a_used_token_can_die_before_its_exp_and_a_fresh_one_works() -> No
         assert orjson.loads(own) == orjson.loads(body)
 
 
+# -- paging ----------------------------------------------------------------------------------
+
+
+async def _list_pages(w: Wire, pages: int) -> list[list[str]]:
+    """The order numbers of list pages 1..pages, in pages of 10."""
+    out = []
+    for page in range(1, pages + 1):
+        status, _, body = await w.get("list", page=str(page), pageSize="10")
+        assert status == 200
+        out.append([row["OrderNumber"] for row in orjson.loads(body)])
+    return out
+
+
+async def test_list_paging_can_ignore_page_repeat_each_page_or_never_end() -> None:
+    async with wire() as w:  # 30 orders: three full pages of 10, then an empty one
+        first, second, third, end = await _list_pages(w, 4)
+    assert len({*first, *second, *third}) == 30 and end == []
+
+    async with wire(list_ignores_page=True) as w:
+        assert await _list_pages(w, 4) == [first] * 4
+        assert w.sim.faults.injected["list_ignores_page"] == 3
+    async with wire(list_repeats_pages=True) as w:
+        assert await _list_pages(w, 4) == [first, first, second, second]
+        assert w.sim.faults.injected["list_repeats_pages"] == 3
+    async with wire(list_endless=True) as w:  # past the end, the matches start over: full
+        assert await _list_pages(w, 5) == [first, second, third, first, second]
+        assert w.sim.faults.injected["list_endless"] == 5
+
+
+def test_paging_faults_parse_as_switches() -> None:
+    c = FaultConfig.parse("list_ignores_page=1,list-endless=true,list_repeats_pages=0")
+    assert (c.list_ignores_page, c.list_endless, c.list_repeats_pages) == (True, True, False)
+    assert c.active and not FaultConfig.parse("list_endless=0").active
+    with pytest.raises(ValueError, match="expected 1 or 0"):
+        FaultConfig.parse("list_endless=maybe")
+
+
 async def test_faults_repeat_exactly_for_the_same_seed() -> None:
     async def run(seed: int) -> list[int]:
         async with wire(error_rate=0.4, seed=seed) as w:

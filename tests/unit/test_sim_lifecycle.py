@@ -253,3 +253,30 @@ async def test_mutations_refuse_orders_of_another_customer(h: Harness) -> None:
     foreign = h.sim.order_numbers("1000023456")[0]
     with pytest.raises(KeyError):
         h.sim.touch(CUSTOMER, foreign)
+
+
+async def test_a_removed_order_is_not_found_by_number_nor_listed_nor_in_the_truth(
+    h: Harness,
+) -> None:
+    number = h.pick(lambda s: bool(s.shipped_at))
+    h.sim.remove(CUSTOMER, number)
+    status, body = await h.get("detail", salesOrderNumber=number)
+    assert (status, body) == (
+        404,
+        {"statusCode": 404, "message": f"Sales order {number} not found."},
+    )
+    assert (await h.get("list", salesOrderNumber=number)) == (200, [])
+    _, every = await h.get("list", pageSize="1000")
+    assert number not in {r["OrderNumber"] for r in every} and len(every) == 199
+    _, serials = await h.get("serials", salesOrderNumber=number)
+    assert serials == []
+    assert number not in {r["sales_order_number"] for r in h.sim.truth()["sales_orders"]}
+    with pytest.raises(KeyError):
+        h.sim.touch(CUSTOMER, number)
+
+
+async def test_a_removed_order_can_stay_listed_while_its_detail_is_404(h: Harness) -> None:
+    number = h.sim.order_numbers(CUSTOMER)[5]
+    h.sim.remove(CUSTOMER, number, listed=True)
+    assert (await h.get("detail", salesOrderNumber=number))[0] == 404
+    assert [r["OrderNumber"] for r in (await h.get("list", salesOrderNumber=number))[1]] == [number]
