@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.auth import Credentials
 from syncer.client import ScanSourceClient
 from syncer.collector import fewer_collections
-from syncer.config import Account, Settings
+from syncer.config import Account, Settings, secret_values
 from syncer.db import create_engine, embedded_postgres
 from syncer.errors import ConfigError
 from syncer.ratelimit import Limits, RateLimiter
@@ -56,6 +56,7 @@ class Runtime:
             customer_number,
             self.options(),
             progress=progress,
+            redactor=self.redactor,
         )
 
 
@@ -117,16 +118,16 @@ def pool_overflow(settings: Settings) -> int:
 async def open_runtime(
     settings: Settings, *, need_accounts: bool = True, redactor: Redactor | None = None
 ) -> AsyncIterator[Runtime]:
-    """`redactor`: the one the process's log handlers filter with (cli installs it); the
-    runtime registers every configured secret in it, the transports every token they mint."""
+    """`redactor`: the one the process's log handler masks with (cli installs it); the runtime
+    registers every secret of the settings in it (the database password too), the transports
+    every token they mint. The runs mask what they store with it."""
     if need_accounts and not settings.accounts:
         raise ConfigError("no accounts configured (set SYNCER_ACCOUNTS=<customer number>,...)")
     # Validate every account's credentials before opening anything.
     creds = {a.customer_number: credentials_for(settings, a) for a in settings.accounts}
     redactor = redactor if redactor is not None else Redactor()
-    for cred in creds.values():
-        redactor.add(cred.client_secret.get_secret_value())
-        redactor.add(cred.subscription_key.get_secret_value())
+    for secret in secret_values(settings):
+        redactor.add(secret)
     keys = {c.subscription_key.get_secret_value() for c in creds.values()}
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())

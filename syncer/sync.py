@@ -40,6 +40,7 @@ from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
+from syncer.redact import Redactor
 from syncer.rows import OrderRows
 from syncer.transport import ApiStats, run_stats
 
@@ -184,6 +185,7 @@ class AccountSync:
         *,
         clock: Clock = utcnow,
         progress: Progress | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.engine = engine
         self.client = client
@@ -191,6 +193,8 @@ class AccountSync:
         self.options = options
         self.clock = clock
         self.progress = progress
+        # What the run stores is masked with it: the process's one, the client's by default.
+        self.redactor = redactor if redactor is not None else client.transport.redactor
         self.tz = ZoneInfo(options.timezone)
         self._margin = timedelta(seconds=options.safety_margin_seconds)
         # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).

@@ -11,12 +11,14 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
+import structlog
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import schema
 from syncer.config import Account, simulator_settings
-from syncer.redact import Redactor, install
+from syncer.logs import setup_logging
+from syncer.redact import Redactor
 from syncer.runner import summary as result_summary
 from syncer.runtime import open_runtime
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
@@ -36,24 +38,26 @@ UNAUTHORISED_CUSTOMER = "1000099999"  # not tied to the subscription: 403 from t
 
 @contextmanager
 def capture_everything(redactor: Redactor) -> Iterator[io.StringIO]:
-    """Every logger at DEBUG into one buffer, through the redacting filter, as the CLI does."""
+    """Every logger at DEBUG into one buffer, through the CLI's log handler and its Redactor."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    install(redactor, [handler])
     root = logging.getLogger()
-    saved = root.level, {n: logging.getLogger(n).level for n in ("syncer", "aiohttp", "asyncio")}
-    root.addHandler(handler)
+    saved = (
+        root.handlers[:],
+        root.level,
+        {n: logging.getLogger(n).level for n in ("syncer", "aiohttp", "asyncio")},
+    )
+    setup_logging(level="DEBUG", fmt="json", stream=stream, redactor=redactor)
     root.setLevel(logging.DEBUG)
-    for name in saved[1]:
+    for name in saved[2]:
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         yield stream
     finally:
-        root.removeHandler(handler)
-        root.setLevel(saved[0])
-        for name, level in saved[1].items():
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
             logging.getLogger(name).setLevel(level)
+        structlog.reset_defaults()
 
 
 async def table_text(engine: AsyncEngine) -> str:
