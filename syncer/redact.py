@@ -8,7 +8,8 @@ nested value (dicts, lists). Patterns that look like credentials (`Bearer <token
 registered. The log handler masks every line with it (`structlog_processor`, installed by
 `syncer.logs`), and every text the sync stores goes through it: `sync_runs.error`,
 `sync_failures.reason` and `.payload`. A detail body about to be stored as `sales_orders.raw` is
-only checked (`exposes`, a substring test on its bytes): one that holds a secret is not loaded.
+only checked (`exposes`, a substring test on its bytes for what the request carried): one that
+holds it is not loaded.
 """
 
 from __future__ import annotations
@@ -21,12 +22,11 @@ from typing import Any
 MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words; no real secret is this short
 KEPT_TOKENS = 64  # tokens live an hour; the last 64 cover days of refreshes
-# A body can only echo what its request carried: a key, and a token minted within the hour.
-# The last few tokens cover a refresh while requests are in flight.
-CHECKED_TOKENS = 4
-# Shorter secrets are not looked for in bodies: a short database password could be any word
-# of an order's text, and the API's own secrets and tokens are all far longer.
-MIN_EXPOSED_LENGTH = 12
+# A body can only echo what its request carried: a subscription key (registered `sent`) and the
+# token in use; the one before it too, for requests in flight across a refresh. Each value
+# looked for costs a pass over the body (about 5 µs for a detail of 7 KB), so no more.
+CHECKED_TOKENS = 2
+MIN_EXPOSED_LENGTH = 12  # a shorter value could be any word of an order's text
 
 _NAMES = r"client_secret|subscription[-_]key|access_token|Ocp-Apim-Subscription-Key"
 _PATTERNS = (
@@ -40,16 +40,22 @@ class Redactor:
 
     def __init__(self, secrets: Iterable[str] = ()) -> None:
         self._secrets: set[str] = set()
+        self._sent: set[str] = set()
         self._tokens: deque[str] = deque(maxlen=KEPT_TOKENS)
         self._ordered: tuple[str, ...] = ()
         self._exposing: tuple[bytes, ...] = ()
         for s in secrets:
             self.add(s)
 
-    def add(self, secret: str) -> None:
-        """Register a long-lived secret (client secret, subscription key, database password)."""
-        if len(secret) >= MIN_SECRET_LENGTH and secret not in self._secrets:
+    def add(self, secret: str, *, sent: bool = False) -> None:
+        """Register a long-lived secret (client secret, subscription key, database password);
+        `sent`: one every API request carries (a subscription key), which `exposes` looks for."""
+        if len(secret) < MIN_SECRET_LENGTH:
+            return
+        if secret not in self._secrets or (sent and secret not in self._sent):
             self._secrets.add(secret)
+            if sent:
+                self._sent.add(secret)
             self._reorder()
 
     def add_token(self, token: str) -> None:
@@ -63,7 +69,7 @@ class Redactor:
         self._ordered = tuple(sorted({*self._secrets, *self._tokens}, key=len, reverse=True))
         recent = list(self._tokens)[-CHECKED_TOKENS:]
         self._exposing = tuple(
-            s.encode() for s in {*self._secrets, *recent} if len(s) >= MIN_EXPOSED_LENGTH
+            s.encode() for s in {*self._sent, *recent} if len(s) >= MIN_EXPOSED_LENGTH
         )
 
     def __call__(self, text: str) -> str:
@@ -91,7 +97,8 @@ class Redactor:
         return self(str(value))
 
     def exposes(self, body: bytes) -> bool:
-        """Whether `body` holds a registered secret (the API echoing a request's headers)."""
+        """Whether `body` holds what our API requests carry: a subscription key registered
+        `sent` or a recent token (the API echoing a request's headers)."""
         return any(secret in body for secret in self._exposing)
 
     def __contains__(self, value: str) -> bool:

@@ -128,6 +128,8 @@ async def open_runtime(
     redactor = redactor if redactor is not None else Redactor()
     for secret in secret_values(settings):
         redactor.add(secret)
+    for cred in creds.values():  # every API request carries it: a body echoing it is refused
+        redactor.add(cred.subscription_key.get_secret_value(), sent=True)
     keys = {c.subscription_key.get_secret_value() for c in creds.values()}
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())

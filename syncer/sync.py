@@ -65,6 +65,7 @@ MAX_PIECE_DAYS = 366  # the longest piece of a backfill's window listed at once
 S = "scansource"
 STREAM = "sales_orders"
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
+EXPOSED = "detail: the body holds one of our credentials (an echo of the request?); not loaded"
 
 
 def utcnow() -> datetime:
@@ -328,6 +329,7 @@ class AccountSync:
             )  # fmt: skip
 
     async def _finish(self, result: RunResult) -> None:
+        result.error = self.redactor.optional(result.error)
         if result.run_id is None:
             return
         c = result.counts
@@ -531,6 +533,8 @@ class AccountSync:
             body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
         except ApiError as exc:
             return Failure(order_no, "fetch", str(exc))
+        if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
+            return Failure(order_no, "fetch", EXPOSED, body.decode("utf-8", errors="replace"))
         fetched_at = self.clock()
         try:
             rows = detail_rows(self.account, listed, payload, body, fetched_at)
@@ -599,7 +603,7 @@ class AccountSync:
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
-            await loader.record_failures(con, self.account, failures)
+            await loader.record_failures(con, self.account, failures, self.redactor)
             self._loaded_since += len(batch)
             if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
                 # Counted before the ANALYZE, so that the other writers do not start one too.

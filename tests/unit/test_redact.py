@@ -52,15 +52,19 @@ def test_nested_values_are_masked_and_other_values_kept() -> None:
     }  # fmt: skip
 
 
-def test_a_body_exposes_a_long_secret_or_a_recent_token_but_not_a_short_password() -> None:
-    r = Redactor([SECRET, "pg-pw"])
+def test_a_body_exposes_what_requests_carry_a_key_and_a_recent_token() -> None:
+    r = Redactor([SECRET])
+    r.add(KEY, sent=True)
+    r.add("short-key", sent=True)
     for i in range(10):
         r.add_token(f"{TOKEN}-{i}")
-    assert r.exposes(f'{{"Debug": "{SECRET}"}}'.encode())
+    assert r.exposes(f'{{"Debug": "{KEY}"}}'.encode())
     assert r.exposes(f"Authorization: Bearer {TOKEN}-9".encode())
+    assert r.exposes(f"Authorization: Bearer {TOKEN}-8".encode())  # sent before a refresh
     assert not r.exposes(f"Authorization: Bearer {TOKEN}-0".encode())  # long dead, never sent
-    assert not r.exposes(b'{"Memo": "pg-pw is a part number here"}')
-    assert r('{"Memo": "pg-pw"}') == '{"Memo": "***"}'  # in text it is still masked
+    assert not r.exposes(f'{{"Memo": "{SECRET}"}}'.encode())  # the API is never sent it
+    assert not r.exposes(b'{"Memo": "short-key is a part number here"}')
+    assert r('{"Memo": "short-key"}') == '{"Memo": "***"}'  # in text it is still masked
 
 
 def test_the_structlog_processor_masks_every_value_nested_ones_included() -> None:
