@@ -79,7 +79,9 @@ class Service:
         self._running: dict[str, asyncio.Task[Any]] = {}
 
     async def sync_account(self, account: str) -> None:
-        """One scheduled run: never raises, so a bad run cannot stop the schedule."""
+        """One scheduled run: never raises, so a bad run cannot stop the schedule. Not even
+        when cancelled at shutdown: that is expected, one line says so, and the scheduler would
+        log it as a job's error with its traceback."""
         task = asyncio.current_task()
         assert task is not None
         self._running[account] = task
@@ -88,10 +90,11 @@ class Service:
         try:
             result = await self.runtime.account_sync(account).run()
         except asyncio.CancelledError:
+            task.uncancel()  # this task is the job's own: it ends here
             seconds = time.perf_counter() - started
             self.metrics.observe_error(account, "cancelled", seconds)
-            log.warning("sync run cancelled", account=account, seconds=round(seconds, 3))
-            raise
+            log.warning("sync run cancelled", account=account, outcome="cancelled",
+                        seconds=round(seconds, 3))  # fmt: skip
         except Exception as exc:  # logged with its traceback; the next run tries again
             seconds = time.perf_counter() - started
             self.metrics.observe_error(account, "failed", seconds)
@@ -286,7 +289,8 @@ def _watchdog(seconds: float) -> threading.Timer:
     log line beats a SIGKILL. A thread, so that it fires even if the event loop is blocked."""
 
     def overrun() -> None:
-        log.error("shutdown overran the grace period; exiting now", grace_seconds=seconds)
+        # Expected when something hangs at shutdown; the exit code says it, not an error line.
+        log.info("shutdown overran the grace period; exiting now", grace_seconds=seconds)
         os._exit(1)
 
     timer = threading.Timer(seconds, overrun)
