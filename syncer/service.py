@@ -66,6 +66,9 @@ class Service:
             transports={a: runtime.clients[a].transport for a in self.accounts},
         )
         self.stopping = False
+        # Each account's last run as this process saw it: readiness counts it even when the
+        # run could not record itself (the database was unreachable).
+        self.last_runs: dict[str, health.AccountHealth] = {}
         self.probe = health.ReadinessProbe(
             runtime.engine,
             self.accounts,
@@ -73,6 +76,7 @@ class Service:
             metrics=self.metrics,
             clock=clock,
             stopping=lambda: self.stopping,
+            remembered=self.last_runs,
         )
         self._scheduler: Any = None
         self.health_url = ""
@@ -93,11 +97,13 @@ class Service:
             task.uncancel()  # this task is the job's own: it ends here
             seconds = time.perf_counter() - started
             self.metrics.observe_error(account, "cancelled", seconds)
+            self._remember(account, "cancelled", "cancelled before the end of the run (shutdown)")
             log.warning("sync run cancelled", account=account, outcome="cancelled",
                         seconds=round(seconds, 3))  # fmt: skip
         except Exception as exc:  # logged with its traceback; the next run tries again
             seconds = time.perf_counter() - started
             self.metrics.observe_error(account, "failed", seconds)
+            self._remember(account, "failed", str(exc))
             log.error(
                 "sync run failed",
                 account=account,
@@ -109,6 +115,8 @@ class Service:
             )
         else:
             self.metrics.observe(result)
+            if result.outcome != "skipped":  # another instance ran it: sync_runs says how
+                self._remember(account, result.outcome, result.error)
             summary = result_summary(result)
             summary.pop("account")
             emit = log.info if result.outcome != "failed" else log.error
@@ -116,6 +124,13 @@ class Service:
         finally:
             self.metrics.in_progress.labels(account).set(0)
             self._running.pop(account, None)
+
+    def _remember(self, account: str, outcome: str, error: str | None) -> None:
+        now = self.clock()
+        before = self.last_runs.get(account)
+        success = now if outcome == "succeeded" else before.last_success_at if before else None
+        error = health.first_line(self.runtime.redactor.optional(error))
+        self.last_runs[account] = health.AccountHealth(account, outcome, now, error, success)
 
     async def learn_history(self) -> None:
         """Seed the lag gauges with the successes recorded by earlier processes."""
