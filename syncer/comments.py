@@ -63,6 +63,7 @@ TABLES: dict[str, str] = {
     "sync_state": "Where each account's sync stands: its watermark.",
     "sync_runs": "One row per sync run of an account: outcome, counts and API calls.",
     "sync_failures": "Orders that could not be fetched or loaded; every run retries them.",
+    "sync_locks": "One row per account, locked by a run when a reader holds its advisory lock.",
 }
 
 COLUMNS: dict[str, dict[str, str]] = {
@@ -231,5 +232,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "payload": "The response body that could not be read, if any.",
         "first_failed_at": "When it first failed.",
         "last_failed_at": "When it last failed.",
+    },
+    "sync_locks": {
+        "account": "Customer number of the account.",
     },
 }

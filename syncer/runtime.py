@@ -105,12 +105,13 @@ def limits_from(settings: Settings) -> Limits:
 
 def pool_overflow(settings: Settings) -> int:
     """Connections the pool may open beyond db_pool_size: enough for every account's run at
-    once. Accounts sync at the same time, and a run holds up to sync_writers + 2 (its lock's for
-    the whole run, its writers', one to look up a list page), plus one for the service's
-    readiness check. A pool smaller than that would not just slow writers down: once the runs'
+    once. Accounts sync at the same time, and a run holds up to sync_writers + 3 (its lock's for
+    the whole run, a second one for the account's row lock while a reader holds its advisory
+    lock, its writers', one to look up a list page), plus one for the service's readiness
+    check. A pool smaller than that would not just slow writers down: once the runs'
     lock connections alone filled it, every run would wait for a connection until the pool's
     timeout, and fail."""
-    needed = len(settings.accounts) * (settings.sync_writers + 2) + 1
+    needed = len(settings.accounts) * (settings.sync_writers + 3) + 1
     return max(settings.db_pool_size, needed - settings.db_pool_size)
 
 

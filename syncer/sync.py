@@ -34,7 +34,7 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import foreign_keys, loader
+from syncer import account_lock, foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
@@ -110,6 +110,7 @@ class RunResult:
     seconds: float = 0.0
     error: str | None = None
     window: Window | None = None
+    holder_pid: int | None = None  # skipped: the backend of the syncer holding the account
 
 
 Progress = Callable[[RunResult], None]
@@ -171,11 +172,6 @@ def writer_of(sales_order_number: str, writers: int) -> int:
     return zlib.crc32(sales_order_number.encode()) % writers
 
 
-def lock_key(account: str) -> int:
-    """A stable key for the account's advisory lock."""
-    return zlib.crc32(f"scansource-syncer:{account}".encode()) | (1 << 40)
-
-
 class AccountSync:
     def __init__(
         self,
@@ -217,16 +213,16 @@ class AccountSync:
         result = RunResult(self.account, None, "running", kind)
         token = run_stats.set(result.api)
         try:
-            async with loader.connection(self.engine) as lock_con:
-                if not await self._lock(lock_con):
-                    result.outcome = "skipped"
-                    log.info("account %s: another instance is syncing it; skipped", self.account)
+            async with (
+                loader.connection(self.engine) as lock_con,
+                account_lock.held(self.engine, lock_con, self.account,
+                                  wait=self.options.wait_for_lock) as hold,
+            ):  # fmt: skip
+                if not hold.acquired:
+                    self._skipped(result, hold.holder_pid)
                     return result
-                try:
-                    chunk = chunk_days if window else None
-                    await self._run_locked(lock_con, result, window, chunk, force)
-                finally:
-                    await lock_con.execute("SELECT pg_advisory_unlock($1)", lock_key(self.account))
+                chunk = chunk_days if window else None
+                await self._run_locked(lock_con, result, window, chunk, force)
         except DB_ERRORS as exc:
             raise DatabaseError(
                 f"account {self.account}: database error: {_describe(exc)}"
@@ -252,11 +248,11 @@ class AccountSync:
             log.info("account %s: foreign keys of the first load checked in %.1f s",
                      self.account, time.perf_counter() - started)  # fmt: skip
 
-    async def _lock(self, con: Any) -> bool:
-        if self.options.wait_for_lock:
-            await con.execute("SELECT pg_advisory_lock($1)", lock_key(self.account))
-            return True
-        return bool(await con.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.account)))
+    def _skipped(self, result: RunResult, holder_pid: int | None) -> None:
+        """Another syncer holds the account (`syncer.account_lock`): nothing to do this time."""
+        result.outcome, result.holder_pid = "skipped", holder_pid
+        holder = f"syncer pid {holder_pid}" if holder_pid is not None else "another syncer"
+        log.warning("account %s: %s is syncing it; skipped", self.account, holder)
 
     async def _run_locked(
         self,
