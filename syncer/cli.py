@@ -49,24 +49,20 @@ def _setup_logging(settings: Settings | None = None) -> None:
     their secrets to redact. Our own logs at log_level; libraries only warn. Every line passes
     through the process's Redactor, which also learns each bearer token as it is minted."""
     from syncer.logs import setup_logging
-    from syncer.redact import structlog_processor
 
     redactor = _redactor()
-    # On every line, ours (event dicts) and the libraries' (stdlib records), tracebacks included.
-    extra = [structlog_processor(redactor)]
     if settings is None:
         level = os.environ.get("SYNCER_LOG_LEVEL", "INFO").upper()
         fmt = os.environ.get("SYNCER_LOG_FORMAT", "auto").lower()
         setup_logging(
             level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
             fmt="json" if fmt == "json" else "console" if fmt == "console" else "auto",
-            extra=extra,
+            redactor=redactor,
         )
         return
-    secrets = secret_values(settings)
-    for secret in secrets:
+    for secret in secret_values(settings):
         redactor.add(secret)
-    setup_logging(level=settings.log_level, fmt=settings.log_format, secrets=secrets, extra=extra)
+    setup_logging(level=settings.log_level, fmt=settings.log_format, redactor=redactor)
 
 
 @functools.cache

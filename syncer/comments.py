@@ -66,6 +66,7 @@ TABLES: dict[str, str] = {
         "Orders that could not be fetched or loaded; every run retries the open ones "
         "(resolution empty)."
     ),
+    "sync_locks": "One row per account, locked by a run when a reader holds its advisory lock.",
 }
 
 COLUMNS: dict[str, dict[str, str]] = {
@@ -239,5 +240,8 @@ COLUMNS: dict[str, dict[str, str]] = {
         "resolution": "Empty while the failure is open (every run retries it); gone: closed, the "
         "order has disappeared from the API and is no longer retried.",
         "resolved_at": "When the failure was closed; empty while it is open.",
+    },
+    "sync_locks": {
+        "account": "Customer number of the account.",
     },
 }

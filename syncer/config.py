@@ -46,13 +46,28 @@ PRODUCTION_SCOPE = (
 SECRET_FIELDS = ("api_client_secret", "api_subscription_key")
 
 
+# A ScanSource customer number: an account number of at most 10 characters, digits in every
+# known case (API reference §1). Anything else is a typo that would only fail at the API.
+_CUSTOMER_NUMBER = re.compile(r"[0-9]{1,10}")
+
+
 class Account(BaseModel):
     """One ScanSource customer number; credentials default to the global api_* ones."""
 
-    customer_number: str = Field(min_length=1, max_length=10)
+    customer_number: str
     client_id: str | None = None
     client_secret: SecretStr | None = None
     subscription_key: SecretStr | None = None
+
+    @field_validator("customer_number")
+    @classmethod
+    def _digits(cls, value: str) -> str:
+        if not _CUSTOMER_NUMBER.fullmatch(value):
+            shown = value if len(value) <= 40 else value[:40] + "…"
+            raise ValueError(
+                f"{shown!r} is not a ScanSource customer number (1 to 10 digits, nothing else)"
+            )
+        return value
 
 
 class Settings(BaseSettings):
@@ -127,6 +142,15 @@ class Settings(BaseSettings):
                 return [{"customer_number": n.strip()} for n in value.split(",") if n.strip()]
         if isinstance(value, list):
             return [{"customer_number": v} if isinstance(v, str) else v for v in value]
+        return value
+
+    @field_validator("accounts")
+    @classmethod
+    def _each_account_once(cls, value: list[Account]) -> list[Account]:
+        numbers = [a.customer_number for a in value]
+        twice = sorted({n for n in numbers if numbers.count(n) > 1})
+        if twice:
+            raise ValueError(f"listed more than once: {', '.join(twice)}")
         return value
 
     @field_validator("sync_timezone", "schedule_timezone")

@@ -1,8 +1,10 @@
 """The service's HTTP endpoint: /healthz, /readyz and /metrics.
 
-Readiness reads the last runs from `sync_runs`, not from memory: that is also the check that the
-database answers, and it sees runs made by an earlier process or by another instance (an
-instance that found the account locked by another one skips, and records nothing).
+Readiness reads the last runs from `sync_runs`: that is also the check that the database
+answers, and it sees runs made by an earlier process or by another instance (an instance that
+found the account locked by another one skips, and records nothing). It also reads the service's
+memory of its own last run of each account, for the run that could not record itself (the
+database was unreachable): of the two, the run that finished later counts.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -58,13 +60,25 @@ class AccountHealth:
         }
 
 
+def latest(recorded: AccountHealth, remembered: AccountHealth | None) -> AccountHealth:
+    """The last run as `sync_runs` records it or as the service remembers it, whichever finished
+    later; the later success of the two."""
+    if remembered is None or remembered.last_finished_at is None:
+        return recorded
+    last = recorded
+    if recorded.last_finished_at is None or remembered.last_finished_at > recorded.last_finished_at:
+        last = remembered
+    successes = [h.last_success_at for h in (recorded, remembered) if h.last_success_at]
+    return replace(last, last_success_at=max(successes, default=None))
+
+
 async def account_health(engine: AsyncEngine, accounts: Sequence[str]) -> dict[str, AccountHealth]:
     """Each account's last finished run and last success, from `sync_runs`."""
     async with engine.connect() as conn:
         result = await conn.exec_driver_sql(_LAST_RUNS, (list(accounts),))
         rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
     return {
-        account: AccountHealth(account, outcome, finished, _first_line(error), succeeded)
+        account: AccountHealth(account, outcome, finished, first_line(error), succeeded)
         for account, outcome, finished, error, succeeded in rows
     }
 
@@ -100,7 +114,8 @@ class Readiness:
 
 
 class ReadinessProbe:
-    """Answers /readyz: database reachable, every account's last run succeeded and is recent."""
+    """Answers /readyz: database reachable, every account's last run succeeded and is recent.
+    `remembered`: the service's own last run of each account (`latest`)."""
 
     def __init__(
         self,
@@ -111,6 +126,7 @@ class ReadinessProbe:
         metrics: Metrics,
         clock: Callable[[], datetime],
         stopping: Callable[[], bool] = lambda: False,
+        remembered: Mapping[str, AccountHealth] | None = None,
     ) -> None:
         self.engine = engine
         self.accounts = list(accounts)
@@ -118,21 +134,28 @@ class ReadinessProbe:
         self.metrics = metrics
         self.clock = clock
         self.stopping = stopping
+        self.remembered = remembered if remembered is not None else {}
 
     async def check(self) -> Readiness:
         if self.stopping():
             return Readiness(False, ["shutting down"], {})
         try:
             async with asyncio.timeout(PROBE_TIMEOUT_SECONDS):
-                health = await account_health(self.engine, self.accounts)
+                recorded = await account_health(self.engine, self.accounts)
         except TimeoutError:
-            return Readiness(False, ["database unreachable: no answer in time"], {})
+            return self._unreachable("no answer in time")
         except Exception as exc:  # a probe answers whatever went wrong; the reason is in the body
-            return Readiness(False, [f"database unreachable: {describe_db_error(exc)}"], {})
+            return self._unreachable(describe_db_error(exc))
+        health = {a: latest(h, self.remembered.get(a)) for a, h in recorded.items()}
         for h in health.values():
             self.metrics.last_success(h.account, h.last_success_at)
         problems = readiness_problems(health, now=self.clock(), stale_after=self.stale_after)
         return Readiness(not problems, problems, {a: h.as_dict() for a, h in health.items()})
+
+    def _unreachable(self, reason: str) -> Readiness:
+        """Not ready; each account's last run as far as this process knows it."""
+        known = {a: h.as_dict() for a, h in self.remembered.items() if a in self.accounts}
+        return Readiness(False, [f"database unreachable: {reason}"], known)
 
 
 def build_app(ready: Callable[[], Awaitable[Readiness]], metrics: Metrics) -> web.Application:
@@ -175,7 +198,7 @@ def _iso(value: datetime | None) -> str | None:
     return value.isoformat() if value is not None else None
 
 
-def _first_line(text: str | None) -> str | None:
+def first_line(text: str | None) -> str | None:
     if not text:
         return text
     return text.strip().splitlines()[0][:300] if text.strip() else None

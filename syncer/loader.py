@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import merge, schema
+from syncer.redact import Redactor
 from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
 
 S = schema.SCHEMA
@@ -277,18 +278,20 @@ async def record_failures(
     con: Connection,
     account: str,
     failures: Sequence[Failure],
+    redactor: Redactor,
     *,
     gone_after: int = GONE_AFTER_ATTEMPTS,
 ) -> list[str]:
-    """Record the failures; the orders whose failure this closed as gone, found gone by
-    `gone_after` runs in a row (runs retry open failures only)."""
+    """Record each failure, its reason and payload masked (they may quote the API's answer);
+    return the orders whose failure this closed as gone, found gone by `gone_after` runs in a
+    row (runs retry open failures only)."""
     if not failures:
         return []
     await con.executemany(
         _RECORD_FAILURE,
         [
-            (account, f.sales_order_number, f.stage, _clean(f.reason), _clean(f.payload),
-             int(f.gone))
+            (account, f.sales_order_number, f.stage, _clean(f.reason, redactor),
+             _clean(f.payload, redactor), int(f.gone))
             for f in failures
         ],
     )  # fmt: skip
@@ -298,9 +301,10 @@ async def record_failures(
     return [r[0] for r in await con.fetch(_CLOSE_GONE, account, gone, gone_after)]
 
 
-def _clean(text: str | None, limit: int = 1_000_000) -> str | None:
-    """Postgres text holds no NUL, and a failure row should not be a megabyte of noise."""
-    return None if text is None else text.replace("\x00", "")[:limit]
+def _clean(text: str | None, redactor: Redactor, limit: int = 1_000_000) -> str | None:
+    """Masked before it is cut (a cut secret is no longer recognised); Postgres text holds no
+    NUL, and a failure row should not be a megabyte of noise."""
+    return None if text is None else redactor(text.replace("\x00", ""))[:limit]
 
 
 async def failed_orders(con: Connection, account: str) -> list[str]:

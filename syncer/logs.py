@@ -1,7 +1,8 @@
 """Logging: structlog for our own structured lines, with the stdlib's records routed through it.
 
 JSON (one object per line) when stderr is not a terminal, readable lines when it is. Every line,
-its fields and any traceback pass through `Redactor` last, so a known secret never gets out.
+its fields and any traceback pass through the process's `Redactor` (`syncer.redact`) last, so a
+known secret never gets out.
 Tracebacks are rendered as plain text, never with local variables (they may hold secrets).
 Only `syncer.cli` calls `setup_logging`.
 """
@@ -11,46 +12,15 @@ from __future__ import annotations
 import logging
 import os
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal, TextIO
+from collections.abc import Sequence
+from typing import Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
 
-MASK = "**********"
-# Shorter values would turn ordinary words into masks; real secrets are far longer.
-MIN_SECRET_LENGTH = 4
+from syncer.redact import Redactor, structlog_processor
 
 Format = Literal["auto", "json", "console"]
-
-
-class Redactor:
-    """A processor replacing every known secret value, wherever it appears in a log line."""
-
-    def __init__(self, secrets: Iterable[str] = ()) -> None:
-        # Longest first, so a secret containing another is masked whole.
-        self.secrets = sorted(
-            {s for s in secrets if len(s) >= MIN_SECRET_LENGTH}, key=len, reverse=True
-        )
-
-    def __call__(self, logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
-        if not self.secrets:
-            return event_dict
-        return {key: self._clean(value) for key, value in event_dict.items()}
-
-    def _clean(self, value: Any) -> Any:
-        if isinstance(value, str):
-            for secret in self.secrets:
-                if secret in value:
-                    value = value.replace(secret, MASK)
-            return value
-        if isinstance(value, Mapping):
-            return {k: self._clean(v) for k, v in value.items()}
-        if isinstance(value, list | tuple | set):
-            return [self._clean(v) for v in value]
-        if isinstance(value, int | float | bool) or value is None:
-            return value
-        return self._clean(str(value))  # anything else is rendered as text: clean that text
 
 
 def _lead_with_essentials(logger: WrappedLogger, method: str, event_dict: EventDict) -> EventDict:
@@ -66,14 +36,15 @@ def setup_logging(
     level: str = "INFO",
     fmt: Format = "auto",
     stream: TextIO | None = None,
-    secrets: Iterable[str] = (),
+    redactor: Redactor | None = None,
     extra: Sequence[Processor | logging.Filter] = (),
 ) -> logging.Handler:
     """(Re)configure logging for the process and return the one handler it installed.
 
     `level` applies to our own loggers (`syncer.*`); libraries only log warnings and above.
-    `extra` processors run on every line before redaction and rendering (e.g. a filter for
-    bearer tokens); `logging.Filter`s are attached to the handler.
+    `redactor` masks every line last (a new one, knowing only credential patterns, if None).
+    `extra` processors run on every line before redaction and rendering; `logging.Filter`s are
+    attached to the handler.
     """
     stream = stream if stream is not None else sys.stderr
     console = fmt == "console" or (fmt == "auto" and _is_terminal(stream))
@@ -100,7 +71,7 @@ def setup_logging(
         processors=[
             structlog.stdlib.ProcessorFormatter.remove_processors_meta,
             *processors,
-            Redactor(secrets),
+            structlog_processor(redactor if redactor is not None else Redactor()),
             *([] if console else [_lead_with_essentials]),
             renderer,
         ],

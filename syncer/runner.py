@@ -24,6 +24,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "throttled": result.api.throttled,
         "seconds": round(result.seconds, 3),
         "error": result.error,
+        **({"holder_pid": result.holder_pid} if result.outcome == "skipped" else {}),
     }
 
 

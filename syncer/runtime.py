@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.auth import Credentials
 from syncer.client import ScanSourceClient
 from syncer.collector import fewer_collections
-from syncer.config import Account, Settings
+from syncer.config import Account, Settings, secret_values
 from syncer.db import create_engine, embedded_postgres
 from syncer.errors import ConfigError
 from syncer.ratelimit import Limits, RateLimiter
@@ -57,6 +57,7 @@ class Runtime:
             customer_number,
             self.options(),
             progress=progress,
+            redactor=self.redactor,
         )
 
 
@@ -105,12 +106,13 @@ def limits_from(settings: Settings) -> Limits:
 
 def pool_overflow(settings: Settings) -> int:
     """Connections the pool may open beyond db_pool_size: enough for every account's run at
-    once. Accounts sync at the same time, and a run holds up to sync_writers + 2 (its lock's for
-    the whole run, its writers', one to look up a list page), plus one for the service's
-    readiness check. A pool smaller than that would not just slow writers down: once the runs'
+    once. Accounts sync at the same time, and a run holds up to sync_writers + 3 (its lock's for
+    the whole run, a second one for the account's row lock while a reader holds its advisory
+    lock, its writers', one to look up a list page), plus one for the service's readiness
+    check. A pool smaller than that would not just slow writers down: once the runs'
     lock connections alone filled it, every run would wait for a connection until the pool's
     timeout, and fail."""
-    needed = len(settings.accounts) * (settings.sync_writers + 2) + 1
+    needed = len(settings.accounts) * (settings.sync_writers + 3) + 1
     return max(settings.db_pool_size, needed - settings.db_pool_size)
 
 
@@ -118,16 +120,18 @@ def pool_overflow(settings: Settings) -> int:
 async def open_runtime(
     settings: Settings, *, need_accounts: bool = True, redactor: Redactor | None = None
 ) -> AsyncIterator[Runtime]:
-    """`redactor`: the one the process's log handlers filter with (cli installs it); the
-    runtime registers every configured secret in it, the transports every token they mint."""
+    """`redactor`: the one the process's log handler masks with (cli installs it); the runtime
+    registers every secret of the settings in it (the database password too), the transports
+    every token they mint. The runs mask what they store with it."""
     if need_accounts and not settings.accounts:
         raise ConfigError("no accounts configured (set SYNCER_ACCOUNTS=<customer number>,...)")
     # Validate every account's credentials before opening anything.
     creds = {a.customer_number: credentials_for(settings, a) for a in settings.accounts}
     redactor = redactor if redactor is not None else Redactor()
-    for cred in creds.values():
-        redactor.add(cred.client_secret.get_secret_value())
-        redactor.add(cred.subscription_key.get_secret_value())
+    for secret in secret_values(settings):
+        redactor.add(secret)
+    for cred in creds.values():  # every API request carries it: a body echoing it is refused
+        redactor.add(cred.subscription_key.get_secret_value(), sent=True)
     keys = {c.subscription_key.get_secret_value() for c in creds.values()}
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())

@@ -305,6 +305,15 @@ sync_failures = Table(
 )
 
 
+# The account's row lock: what syncers arbitrate with when a reader holds the account's advisory
+# lock (syncer.account_lock). Only a role that may UPDATE it can lock a row of it.
+sync_locks = Table(
+    "sync_locks",
+    metadata,
+    Column("account", Text, primary_key=True),
+)
+
+
 def _describe() -> None:
     """Attach the comments of syncer.comments, so Alembic compares them with the database."""
     for table in metadata.tables.values():

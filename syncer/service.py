@@ -66,6 +66,9 @@ class Service:
             transports={a: runtime.clients[a].transport for a in self.accounts},
         )
         self.stopping = False
+        # Each account's last run as this process saw it: readiness counts it even when the
+        # run could not record itself (the database was unreachable).
+        self.last_runs: dict[str, health.AccountHealth] = {}
         self.probe = health.ReadinessProbe(
             runtime.engine,
             self.accounts,
@@ -73,13 +76,16 @@ class Service:
             metrics=self.metrics,
             clock=clock,
             stopping=lambda: self.stopping,
+            remembered=self.last_runs,
         )
         self._scheduler: Any = None
         self.health_url = ""
         self._running: dict[str, asyncio.Task[Any]] = {}
 
     async def sync_account(self, account: str) -> None:
-        """One scheduled run: never raises, so a bad run cannot stop the schedule."""
+        """One scheduled run: never raises, so a bad run cannot stop the schedule. Not even
+        when cancelled at shutdown: that is expected, one line says so, and the scheduler would
+        log it as a job's error with its traceback."""
         task = asyncio.current_task()
         assert task is not None
         self._running[account] = task
@@ -88,13 +94,16 @@ class Service:
         try:
             result = await self.runtime.account_sync(account).run()
         except asyncio.CancelledError:
+            task.uncancel()  # this task is the job's own: it ends here
             seconds = time.perf_counter() - started
             self.metrics.observe_error(account, "cancelled", seconds)
-            log.warning("sync run cancelled", account=account, seconds=round(seconds, 3))
-            raise
+            self._remember(account, "cancelled", "cancelled before the end of the run (shutdown)")
+            log.warning("sync run cancelled", account=account, outcome="cancelled",
+                        seconds=round(seconds, 3))  # fmt: skip
         except Exception as exc:  # logged with its traceback; the next run tries again
             seconds = time.perf_counter() - started
             self.metrics.observe_error(account, "failed", seconds)
+            self._remember(account, "failed", str(exc))
             log.error(
                 "sync run failed",
                 account=account,
@@ -106,6 +115,8 @@ class Service:
             )
         else:
             self.metrics.observe(result)
+            if result.outcome != "skipped":  # another instance ran it: sync_runs says how
+                self._remember(account, result.outcome, result.error)
             summary = result_summary(result)
             summary.pop("account")
             emit = log.info if result.outcome != "failed" else log.error
@@ -113,6 +124,13 @@ class Service:
         finally:
             self.metrics.in_progress.labels(account).set(0)
             self._running.pop(account, None)
+
+    def _remember(self, account: str, outcome: str, error: str | None) -> None:
+        now = self.clock()
+        before = self.last_runs.get(account)
+        success = now if outcome == "succeeded" else before.last_success_at if before else None
+        error = health.first_line(self.runtime.redactor.optional(error))
+        self.last_runs[account] = health.AccountHealth(account, outcome, now, error, success)
 
     async def learn_history(self) -> None:
         """Seed the lag gauges with the successes recorded by earlier processes."""
@@ -286,7 +304,8 @@ def _watchdog(seconds: float) -> threading.Timer:
     log line beats a SIGKILL. A thread, so that it fires even if the event loop is blocked."""
 
     def overrun() -> None:
-        log.error("shutdown overran the grace period; exiting now", grace_seconds=seconds)
+        # Expected when something hangs at shutdown; the exit code says it, not an error line.
+        log.info("shutdown overran the grace period; exiting now", grace_seconds=seconds)
         os._exit(1)
 
     timer = threading.Timer(seconds, overrun)

@@ -36,13 +36,14 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import foreign_keys, loader
+from syncer import account_lock, foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
 from syncer.fetch_keys import FetchKeys
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
+from syncer.redact import Redactor
 from syncer.rows import OrderRows
 from syncer.transport import ApiStats, run_stats
 
@@ -67,6 +68,7 @@ MAX_PIECE_DAYS = 366  # the longest piece of a backfill's window listed at once
 S = "scansource"
 STREAM = "sales_orders"
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
+EXPOSED = "detail: the body holds one of our credentials (an echo of the request?); not loaded"
 
 
 def utcnow() -> datetime:
@@ -113,6 +115,7 @@ class RunResult:
     seconds: float = 0.0
     error: str | None = None
     window: Window | None = None
+    holder_pid: int | None = None  # skipped: the backend of the syncer holding the account
 
 
 Progress = Callable[[RunResult], None]
@@ -174,11 +177,6 @@ def writer_of(sales_order_number: str, writers: int) -> int:
     return zlib.crc32(sales_order_number.encode()) % writers
 
 
-def lock_key(account: str) -> int:
-    """A stable key for the account's advisory lock."""
-    return zlib.crc32(f"scansource-syncer:{account}".encode()) | (1 << 40)
-
-
 class AccountSync:
     def __init__(
         self,
@@ -189,6 +187,7 @@ class AccountSync:
         *,
         clock: Clock = utcnow,
         progress: Progress | None = None,
+        redactor: Redactor | None = None,
     ) -> None:
         self.engine = engine
         self.client = client
@@ -196,6 +195,8 @@ class AccountSync:
         self.options = options
         self.clock = clock
         self.progress = progress
+        # What the run stores is masked with it: the process's one, the client's by default.
+        self.redactor = redactor if redactor is not None else client.transport.redactor
         self.tz = ZoneInfo(options.timezone)
         self._margin = timedelta(seconds=options.safety_margin_seconds)
         # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).
@@ -218,16 +219,16 @@ class AccountSync:
         result = RunResult(self.account, None, "running", kind)
         token = run_stats.set(result.api)
         try:
-            async with loader.connection(self.engine) as lock_con:
-                if not await self._lock(lock_con):
-                    result.outcome = "skipped"
-                    log.info("account %s: another instance is syncing it; skipped", self.account)
+            async with (
+                loader.connection(self.engine) as lock_con,
+                account_lock.held(self.engine, lock_con, self.account,
+                                  wait=self.options.wait_for_lock) as hold,
+            ):  # fmt: skip
+                if not hold.acquired:
+                    self._skipped(result, hold.holder_pid)
                     return result
-                try:
-                    chunk = chunk_days if window else None
-                    await self._run_locked(lock_con, result, window, chunk, force)
-                finally:
-                    await lock_con.execute("SELECT pg_advisory_unlock($1)", lock_key(self.account))
+                chunk = chunk_days if window else None
+                await self._run_locked(lock_con, result, window, chunk, force)
         except DB_ERRORS as exc:
             raise DatabaseError(
                 f"account {self.account}: database error: {_describe(exc)}"
@@ -253,11 +254,11 @@ class AccountSync:
             log.info("account %s: foreign keys of the first load checked in %.1f s",
                      self.account, time.perf_counter() - started)  # fmt: skip
 
-    async def _lock(self, con: Any) -> bool:
-        if self.options.wait_for_lock:
-            await con.execute("SELECT pg_advisory_lock($1)", lock_key(self.account))
-            return True
-        return bool(await con.fetchval("SELECT pg_try_advisory_lock($1)", lock_key(self.account)))
+    def _skipped(self, result: RunResult, holder_pid: int | None) -> None:
+        """Another syncer holds the account (`syncer.account_lock`): nothing to do this time."""
+        result.outcome, result.holder_pid = "skipped", holder_pid
+        holder = f"syncer pid {holder_pid}" if holder_pid is not None else "another syncer"
+        log.warning("account %s: %s is syncing it; skipped", self.account, holder)
 
     async def _run_locked(
         self,
@@ -330,6 +331,7 @@ class AccountSync:
             )  # fmt: skip
 
     async def _finish(self, result: RunResult) -> None:
+        result.error = self.redactor.optional(result.error)
         if result.run_id is None:
             return
         c = result.counts
@@ -437,8 +439,9 @@ class AccountSync:
         if gone:
             async with loader.connection(self.engine) as con:
                 closed = await loader.record_failures(
-                    con, self.account, gone, gone_after=self.options.gone_after_attempts
-                )
+                    con, self.account, gone, self.redactor,
+                    gone_after=self.options.gone_after_attempts,
+                )  # fmt: skip
             self._count_failures(gone, closed, result.counts)
 
     async def _list_in_pieces(
@@ -553,6 +556,8 @@ class AccountSync:
             body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
         except ApiError as exc:
             return Failure(order_no, "fetch", str(exc), gone=exc.status == 404)
+        if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
+            return Failure(order_no, "fetch", EXPOSED, body.decode("utf-8", errors="replace"))
         fetched_at = self.clock()
         try:
             rows = detail_rows(self.account, listed, payload, body, fetched_at)
@@ -622,8 +627,9 @@ class AccountSync:
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
             closed = await loader.record_failures(
-                con, self.account, failures, gone_after=self.options.gone_after_attempts
-            )
+                con, self.account, failures, self.redactor,
+                gone_after=self.options.gone_after_attempts,
+            )  # fmt: skip
             self._loaded_since += len(batch)
             if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
                 # Counted before the ANALYZE, so that the other writers do not start one too.

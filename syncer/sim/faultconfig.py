@@ -23,7 +23,7 @@ QUIRKS = (
 RETRY_AFTER_FORMS = ("seconds", "date", "none")
 
 # Payload-level faults: a 200 whose body is broken, in the order they are tried.
-BODY_FAULTS = ("reset", "slow", "truncate", "malformed", "html")
+BODY_FAULTS = ("reset", "slow", "truncate", "malformed", "html", "echo_detail", "echo_broken")
 
 
 @dataclass(frozen=True)
@@ -46,6 +46,10 @@ class FaultConfig:
     malformed_rate: float = 0.0  # 200 with JSON that does not parse
     html_rate: float = 0.0  # 200 with a gateway's HTML page (wrong content type)
     token_expiry_rate: float = 0.0  # a request finds its (already used) bearer token revoked: 401
+    # A gateway echoing the request's headers (subscription key, bearer token) back in a body:
+    echo_error_rate: float = 0.0  # a 400 whose message and body hold them
+    echo_detail_rate: float = 0.0  # a 200 detail that still parses, with them in an extra field
+    echo_broken_rate: float = 0.0  # a 200 detail with them in place of its lines: it cannot parse
     # Payload quirks of API reference §10, per order (the same order always gets the same ones).
     quirk_rate: float = 0.0  # share of orders showing each quirk in `quirks`
     quirks: frozenset[str] = field(default_factory=lambda: frozenset(QUIRKS))

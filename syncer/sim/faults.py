@@ -1,10 +1,11 @@
 """Fault injection: an aiohttp middleware in front of every route of the simulator.
 
 What it does per request, in APIM's order: the per-key rate limit (429 + Retry-After + APIM's
-body), early token expiry (401), then at most one of: a 5xx, a hang, a connection reset, a slow,
-truncated, malformed or HTML body; and on list and detail answers the §10 payload quirks of the
-order (syncer.sim.quirks). Every decision is a pure function of the seed, the request (method,
-path, query, and how many times that same request was made) and the fault's name, so a run is
+body), early token expiry (401), then at most one of: a 5xx, a 400 echoing the request's
+credentials, a hang, a connection reset, a slow, truncated, malformed or HTML body, a body
+echoing the credentials; and on list and detail answers the §10 payload quirks of the order
+(syncer.sim.quirks). Every decision is a pure function of the seed, the request (method, path,
+query, and how many times that same request was made) and the fault's name, so a run is
 repeatable whatever order concurrent requests arrive in. `injected` counts faults by kind.
 
 Settings live on `FaultInjector.config` and may be swapped on a running simulator.
@@ -188,6 +189,11 @@ class FaultInjector:
         if hit("error", c.error_rate):
             status = (500, 502, 503, 504)[int(quirks.chance(self.seed, "status", who, nth) * 4)]
             return _json(_ERROR_BODIES[status], status)
+        if hit("echo_error", c.echo_error_rate):
+            headers = _echoed(request)
+            shown = "; ".join(f"{k}: {v}" for k, v in headers.items())
+            return _json({"statusCode": 400, "message": f"Bad Request ({shown})",
+                          "request": {"headers": headers}}, 400)  # fmt: skip
         if hit("hang", c.hang_rate) and not await _hang(request, c.hang_seconds):
             return web.Response(status=504)  # nobody is listening any more
         # Decided before the handler runs, so the dice do not depend on its answer; counted
@@ -257,9 +263,30 @@ class FaultInjector:
         elif kind == "html":
             response.body = _GATEWAY_PAGE
             response.content_type = "text/html"
+        elif kind in ("echo_detail", "echo_broken"):
+            response.body = _with_echo(body, _echoed(request), broken=kind == "echo_broken")
         else:
             return await _stream(request, response, body, kind, self.config.slow_seconds)
         return response
+
+
+def _echoed(request: web.Request) -> dict[str, str]:
+    """The request's credentials, as a gateway's debug echo shows them."""
+    names = ("Ocp-Apim-Subscription-Key", "Authorization")
+    return {name: request.headers[name] for name in names if name in request.headers}
+
+
+def _with_echo(body: bytes, headers: dict[str, str], *, broken: bool) -> bytes:
+    """A detail carrying `headers`: in an extra field the models ignore, or (`broken`) in place
+    of its lines, which then cannot be read. Anything but an object is left as it is."""
+    payload = orjson.loads(body)
+    if not isinstance(payload, dict):
+        return body
+    if broken:
+        payload["SalesOrderLines"] = "; ".join(f"{k}: {v}" for k, v in headers.items())
+    else:
+        payload["RequestHeaders"] = headers
+    return orjson.dumps(payload)
 
 
 def _bearer(request: web.Request) -> str:

@@ -69,6 +69,20 @@ def test_bad_configuration_is_one_readable_line_and_exit_2() -> None:
     assert "sync_batch_size" in done.stderr
 
 
+def test_an_account_that_is_not_a_customer_number_or_is_listed_twice_is_exit_2() -> None:
+    env = {"SYNCER_DATABASE_URL": "postgresql://x@127.0.0.1:1/x"}
+    mistyped = run("sync", "--once", env={**env, "SYNCER_ACCOUNTS": "1000012345,1000O23456"})
+    twice = run("sync", "--once", env={**env, "SYNCER_ACCOUNTS": "1000012345,1000012345"})
+
+    assert (mistyped.returncode, twice.returncode) == (2, 2)
+    assert mistyped.stderr.splitlines() == [
+        "error: invalid configuration:",
+        "  accounts.1.customer_number: '1000O23456' is not a ScanSource customer number (1 to "
+        "10 digits, nothing else)",
+    ]
+    assert twice.stderr.splitlines()[1:] == ["  accounts: listed more than once: 1000012345"]
+
+
 def test_missing_credentials_are_one_readable_line() -> None:
     done = run(
         "sync",

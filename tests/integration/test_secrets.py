@@ -11,15 +11,18 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
+import structlog
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer import schema
 from syncer.config import Account, simulator_settings
-from syncer.redact import Redactor, install
+from syncer.logs import setup_logging
+from syncer.redact import Redactor
 from syncer.runner import summary as result_summary
 from syncer.runtime import open_runtime
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
+from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -36,30 +39,38 @@ UNAUTHORISED_CUSTOMER = "1000099999"  # not tied to the subscription: 403 from t
 
 @contextmanager
 def capture_everything(redactor: Redactor) -> Iterator[io.StringIO]:
-    """Every logger at DEBUG into one buffer, through the redacting filter, as the CLI does."""
+    """Every logger at DEBUG into one buffer, through the CLI's log handler and its Redactor."""
     stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    handler.setFormatter(logging.Formatter("%(levelname)s %(name)s: %(message)s"))
-    install(redactor, [handler])
     root = logging.getLogger()
-    saved = root.level, {n: logging.getLogger(n).level for n in ("syncer", "aiohttp", "asyncio")}
-    root.addHandler(handler)
+    saved = (
+        root.handlers[:],
+        root.level,
+        {n: logging.getLogger(n).level for n in ("syncer", "aiohttp", "asyncio")},
+    )
+    setup_logging(level="DEBUG", fmt="json", stream=stream, redactor=redactor)
     root.setLevel(logging.DEBUG)
-    for name in saved[1]:
+    for name in saved[2]:
         logging.getLogger(name).setLevel(logging.DEBUG)
     try:
         yield stream
     finally:
-        root.removeHandler(handler)
-        root.setLevel(saved[0])
-        for name, level in saved[1].items():
+        root.handlers[:] = saved[0]
+        root.setLevel(saved[1])
+        for name, level in saved[2].items():
             logging.getLogger(name).setLevel(level)
+        structlog.reset_defaults()
 
 
 async def table_text(engine: AsyncEngine) -> str:
+    """Every row of every table of the warehouse's schema as text: each column, whatever its
+    type (text, jsonb, arrays)."""
     async with engine.connect() as conn:
+        tables = (await conn.exec_driver_sql(
+            "SELECT tablename FROM pg_tables WHERE schemaname = $1 ORDER BY 1", (S,)
+        )).scalars().all()  # fmt: skip
+        assert {"sales_orders", "sync_runs", "sync_failures"} <= set(tables)
         rows = []
-        for table in ("sync_runs", "sync_failures", "sync_state"):
+        for table in tables:
             result = await conn.exec_driver_sql(f"SELECT t::text FROM {S}.{table} t")
             rows += [r[0] for r in result]
     return "\n".join(rows)
@@ -127,3 +138,49 @@ async def test_no_secret_or_token_appears_in_logs_errors_or_tables(
         assert secret not in tables, "a secret reached sync_runs / sync_failures"
         for summary in summaries:
             assert secret not in summary, "a secret reached an error or a run summary"
+
+
+async def test_an_api_echoing_our_credentials_leaves_them_in_no_table(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    """A gateway echoes the request's subscription key and bearer token: in a 400's body, in a
+    detail that still parses and in one that cannot. The orders are quarantined with the body
+    masked, the listing's failure is recorded masked, and once the API behaves, nothing is lost."""
+    echoes = FaultConfig(
+        echo_error_rate=0.15, echo_detail_rate=0.15, echo_broken_rate=0.15,
+        only=frozenset({"detail"}),
+    )  # fmt: skip
+    sim = Simulator(
+        SimConfig(subscriptions=(SUB,), orders_per_account=40, faults=echoes), FakeClock(START)
+    )
+    customer = SUB.customer_numbers[0]
+    async with run_simulator(sim) as running:
+        settings = simulator_settings(
+            running, SUB, database_url=database_url, accounts=[Account(customer_number=customer)]
+        )
+        async with open_runtime(settings, redactor=Redactor()) as rt:
+            first = await rt.account_sync(customer).run()
+            kinds = ("echo_error", "echo_detail", "echo_broken")
+            injected = {k: sim.faults.injected[k] for k in kinds}
+            sim.faults.config = FaultConfig(echo_error_rate=1.0, only=frozenset({"list"}))
+            listing = await rt.account_sync(customer).run()
+            tables = await table_text(clean_engine)
+            async with clean_engine.connect() as conn:
+                failures = (await conn.exec_driver_sql(
+                    f"SELECT stage, reason, payload FROM {S}.sync_failures"
+                )).all()  # fmt: skip
+            sim.faults.config = FaultConfig()
+            last = await rt.account_sync(customer).run()
+
+    assert all(n > 0 for n in injected.values()), injected
+    assert first.outcome == "succeeded" and first.counts.failed == sum(injected.values())
+    assert listing.outcome == "failed" and "HTTP 400" in str(listing.error)
+    assert len(failures) == sum(injected.values())
+    quarantined = [f for f in failures if "credential" in f.reason]
+    assert len(quarantined) >= injected["echo_detail"]  # what parses is held back too
+    assert all("***" in f.payload for f in quarantined)  # kept for diagnosis, masked
+    secrets = [SUB.client_secret, SUB.subscription_key, *sim.tokens.issued]
+    for secret in secrets:
+        assert secret not in tables, "a secret reached a table"
+    assert last.outcome == "succeeded" and last.counts.failed == 0
+    await assert_matches_truth(clean_engine, sim, customer)

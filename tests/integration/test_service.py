@@ -4,9 +4,11 @@ simulator over real HTTP and the real Postgres."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import time
-from collections.abc import Awaitable, Callable
+import uuid
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
 from typing import Any
 
@@ -282,3 +284,84 @@ async def test_a_run_overrunning_the_grace_period_is_cancelled_without_a_half_lo
 
 async def _loaded_some(engine: AsyncEngine, account: str) -> bool:
     return len(await loaded_orders(engine, account)) >= 10
+
+
+@contextlib.asynccontextmanager
+async def login_role(engine: AsyncEngine, database_url: str) -> AsyncIterator[tuple[str, str]]:
+    """A role of its own for the service, able to sync: (its name, a URL logging in as it)."""
+    from sqlalchemy.engine import make_url
+
+    role = f"syncer_outage_{uuid.uuid4().hex[:8]}"
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        for sql in (
+            f"CREATE ROLE {role} LOGIN",
+            f"GRANT USAGE ON SCHEMA scansource TO {role}",
+            f"GRANT ALL ON ALL TABLES IN SCHEMA scansource TO {role}",
+            f"GRANT ALL ON ALL SEQUENCES IN SCHEMA scansource TO {role}",
+        ):
+            await conn.exec_driver_sql(sql)
+    try:
+        yield role, make_url(database_url).set(username=role).render_as_string(False)
+    finally:
+        async with engine.connect() as conn:
+            await conn.execution_options(isolation_level="AUTOCOMMIT")
+            await conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                (role,),
+            )
+            await conn.exec_driver_sql(f"DROP OWNED BY {role}")
+            await conn.exec_driver_sql(f"DROP ROLE {role}")
+
+
+async def shut_out(engine: AsyncEngine, role: str, *, out: bool) -> None:
+    """Refuse `role` new connections and end its open ones (out), or let it log in again."""
+    async with engine.connect() as conn:
+        await conn.execution_options(isolation_level="AUTOCOMMIT")
+        await conn.exec_driver_sql(f"ALTER ROLE {role} {'NOLOGIN' if out else 'LOGIN'}")
+        if out:
+            await conn.exec_driver_sql(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE usename = $1",
+                (role,),
+            )
+
+
+async def test_a_run_the_database_refused_counts_as_failed_for_readyz_and_metrics(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    """The run cannot record itself in sync_runs, which still says the last run succeeded: the
+    service remembers it, and the newer of the two wins, both ways."""
+    async with (
+        live_simulator(orders_per_account=5) as running,
+        login_role(clean_engine, database_url) as (role, url),
+    ):
+        settings = service_settings(running, url, [Account(customer_number=A)])
+        async with serving(settings) as service:
+            await service.sync_account(A)
+            assert (await get(service.health_url + "/readyz"))[0] == 200
+
+            await shut_out(clean_engine, role, out=True)
+            await service.sync_account(A)
+            status, away = await get(service.health_url + "/readyz")
+            await shut_out(clean_engine, role, out=False)
+            status_back, back = await get(service.health_url + "/readyz")
+            _, metrics = await get(service.health_url + "/metrics")
+
+            await service.sync_account(A)  # the database answers again: a newer success
+            status_later, later = await get(service.health_url + "/readyz")
+
+    async with clean_engine.connect() as conn:
+        outcomes = (await conn.exec_driver_sql(
+            "SELECT outcome FROM scansource.sync_runs ORDER BY id"
+        )).scalars().all()  # fmt: skip
+    assert outcomes == ["succeeded", "succeeded"]  # the failed run could not record itself
+    assert status == 503 and away["problems"][0].startswith("database unreachable: ")
+    assert away["accounts"][A]["last_outcome"] == "failed"  # from memory
+    assert status_back == 503 and back["ready"] is False
+    assert back["problems"] == [
+        f"account {A}: last run failed: {back['accounts'][A]['last_error']}"
+    ]
+    assert "database" in back["accounts"][A]["last_error"]
+    assert sample(metrics, "syncer_runs_total", account=A, outcome="failed") == 1
+    assert sample(metrics, "syncer_runs_total", account=A, outcome="succeeded") == 1
+    assert status_later == 200 and later["accounts"][A]["last_outcome"] == "succeeded"

@@ -10,6 +10,7 @@ from pydantic import SecretStr
 from syncer import loader
 from syncer.auth import Credentials
 from syncer.loader import Failure
+from syncer.redact import Redactor
 from syncer.status import COUNTED, duration
 from syncer.sync import AccountSync, SyncOptions
 from tests.integration.conftest import START, SimHarness
@@ -34,6 +35,7 @@ async def prepare(h: SimHarness) -> tuple[str, str, str]:
             con,
             a,
             [Failure("7000009991", "parse", "bad JSON"), Failure("7000009992", "fetch", "503")],
+            Redactor(),
         )
     return a, b, c
 

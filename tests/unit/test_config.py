@@ -212,3 +212,28 @@ def test_a_config_file_given_to_load_settings_is_not_left_in_the_environment(
     assert load_settings(f).api_concurrency == 4
     assert "SYNCER_CONFIG_FILE" not in os.environ
     assert load_settings().api_concurrency == 16  # the next load does not see it
+
+
+def test_accounts_are_customer_numbers_each_listed_once_one_line_per_problem(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv(
+        "SYNCER_ACCOUNTS", "1000012345, 10000-2345,12345678901,1000012345,42,1000034567,42"
+    )
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    lines = str(exc.value).splitlines()
+    assert lines == [
+        "invalid configuration:",
+        "  accounts.1.customer_number: '10000-2345' is not a ScanSource customer number "
+        "(1 to 10 digits, nothing else)",
+        "  accounts.2.customer_number: '12345678901' is not a ScanSource customer number "
+        "(1 to 10 digits, nothing else)",
+    ]
+    monkeypatch.setenv("SYNCER_ACCOUNTS", "1000012345,42,1000034567,42,1000012345")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value).splitlines()[1:] == ["  accounts: listed more than once: 1000012345, 42"]
+    monkeypatch.setenv("SYNCER_ACCOUNTS", '[{"customer_number": "ABC123"}]')
+    with pytest.raises(ConfigError, match="'ABC123' is not a ScanSource customer number"):
+        load_settings()

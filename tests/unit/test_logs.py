@@ -12,7 +12,8 @@ from typing import Any
 import pytest
 import structlog
 
-from syncer.logs import MASK, setup_logging
+from syncer.logs import setup_logging
+from syncer.redact import MASK, Redactor
 
 SECRET = "sk-live-7f3a9c2e"
 DB_PASSWORD = "pg-pass-4411"
@@ -94,7 +95,7 @@ def test_our_debug_lines_need_debug_level_and_libraries_only_warn() -> None:
 
 def test_known_secrets_are_masked_in_messages_fields_and_tracebacks() -> None:
     out = io.StringIO()
-    setup_logging(stream=out, secrets=[SECRET, DB_PASSWORD])
+    setup_logging(stream=out, redactor=Redactor([SECRET, DB_PASSWORD]))
     log = structlog.stdlib.get_logger("syncer.x")
     log.info(f"token form client_secret={SECRET}", url=f"postgresql://u:{DB_PASSWORD}@db/w")
     log.info("nested", headers={"Ocp-Apim-Subscription-Key": SECRET}, values=[SECRET])

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from syncer.health import AccountHealth, readiness_problems
+from syncer.health import AccountHealth, latest, readiness_problems
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 STALE = timedelta(minutes=45)
@@ -44,3 +44,15 @@ def test_a_run_cancelled_by_a_shutdown_is_not_a_success() -> None:
     assert problems == [
         "account A: last run cancelled: cancelled before the end of the run (shutdown)"
     ]
+
+
+def test_the_later_of_the_recorded_and_the_remembered_run_counts() -> None:
+    recorded = ok("A", 10)
+    unrecorded = AccountHealth("A", "failed", NOW - timedelta(minutes=5), "database error", None)
+    assert latest(recorded, unrecorded) == AccountHealth(
+        "A", "failed", NOW - timedelta(minutes=5), "database error", recorded.last_success_at
+    )
+    another_instance = ok("A", 1)
+    assert latest(another_instance, unrecorded) == another_instance
+    assert latest(recorded, None) == recorded
+    assert latest(AccountHealth("A"), unrecorded) == unrecorded

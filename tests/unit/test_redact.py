@@ -1,11 +1,8 @@
-"""Secrets never reach a log line: the Redactor and the logging filter built on it."""
+"""Secrets never reach a log line or a table: the process's one Redactor."""
 
 from __future__ import annotations
 
-import io
-import logging
-
-from syncer.redact import MASK, RedactingFilter, Redactor, install, structlog_processor
+from syncer.redact import MASK, Redactor, structlog_processor
 
 SECRET = "s3cr3t-client-secret"
 KEY = "0123456789abcdef0123456789abcdef"
@@ -45,43 +42,32 @@ def test_only_the_most_recent_tokens_are_kept() -> None:
     assert "token-number-099" in r and "token-number-000" not in r
 
 
-def capture(redactor: Redactor) -> tuple[logging.Logger, io.StringIO, logging.Handler]:
-    stream = io.StringIO()
-    handler = logging.StreamHandler(stream)
-    install(redactor, [handler])
-    logger = logging.getLogger("test.redact.child")
-    logger.addHandler(handler)
-    logger.setLevel(logging.DEBUG)
-    return logger, stream, handler
-
-
-def test_the_filter_masks_messages_arguments_and_tracebacks() -> None:
-    logger, stream, handler = capture(Redactor([SECRET]))
-    try:
-        logger.debug("posting client_secret %s", SECRET)
-        try:
-            raise RuntimeError(f"refused {SECRET}")
-        except RuntimeError:
-            logger.exception("token fetch failed")
-        logger.info("%s %d", "malformed args")  # a broken format must not crash or leak
-    finally:
-        logger.removeHandler(handler)
-    out = stream.getvalue()
-    assert SECRET not in out
-    assert "posting client_secret ***" in out
-    assert "RuntimeError: refused ***" in out
-    assert "malformed args" in out
-
-
-def test_install_is_idempotent_and_the_filter_sees_records_from_child_loggers() -> None:
+def test_nested_values_are_masked_and_other_values_kept() -> None:
     r = Redactor([KEY])
-    handler = logging.StreamHandler(io.StringIO())
-    install(r, [handler])
-    install(r, [handler])
-    assert sum(isinstance(f, RedactingFilter) for f in handler.filters) == 1
+    value = {"headers": {"Ocp-Apim-Subscription-Key": KEY}, "n": 3, "ok": True, "none": None,
+             "values": (KEY, 1.5), "other": ValueError(f"refused {KEY}")}  # fmt: skip
+    assert r.clean(value) == {
+        "headers": {"Ocp-Apim-Subscription-Key": MASK}, "n": 3, "ok": True, "none": None,
+        "values": [MASK, 1.5], "other": f"refused {MASK}",
+    }  # fmt: skip
 
 
-def test_the_structlog_processor_masks_every_string_value() -> None:
+def test_a_body_exposes_what_requests_carry_a_key_and_a_recent_token() -> None:
+    r = Redactor([SECRET])
+    r.add(KEY, sent=True)
+    r.add("short-key", sent=True)
+    for i in range(10):
+        r.add_token(f"{TOKEN}-{i}")
+    assert r.exposes(f'{{"Debug": "{KEY}"}}'.encode())
+    assert r.exposes(f"Authorization: Bearer {TOKEN}-9".encode())
+    assert r.exposes(f"Authorization: Bearer {TOKEN}-8".encode())  # sent before a refresh
+    assert not r.exposes(f"Authorization: Bearer {TOKEN}-0".encode())  # long dead, never sent
+    assert not r.exposes(f'{{"Memo": "{SECRET}"}}'.encode())  # the API is never sent it
+    assert not r.exposes(b'{"Memo": "short-key is a part number here"}')
+    assert r('{"Memo": "short-key"}') == '{"Memo": "***"}'  # in text it is still masked
+
+
+def test_the_structlog_processor_masks_every_value_nested_ones_included() -> None:
     process = structlog_processor(Redactor([KEY]))
-    event = process(None, "info", {"event": f"calling with {KEY}", "n": 3, "key": KEY})
-    assert event == {"event": "calling with ***", "n": 3, "key": "***"}
+    event = process(None, "info", {"event": f"calling with {KEY}", "n": 3, "h": {"key": KEY}})
+    assert event == {"event": "calling with ***", "n": 3, "h": {"key": "***"}}

@@ -17,7 +17,7 @@ from tests.unit.apiharness import START
 
 def settings_of(**fields: object) -> Settings:
     return Settings(
-        database_url="postgresql://nobody@127.0.0.1:1/none",  # never connected to here
+        database_url="postgresql://nobody:db-pass-456@127.0.0.1:1/none",  # never connected to
         api_client_id="client-a",
         api_client_secret=SecretStr("secret-a-123"),
         api_subscription_key=SecretStr("key-one-123"),
@@ -49,8 +49,8 @@ async def test_every_client_of_one_subscription_key_shares_one_limiter() -> None
         assert limiter["1"].rate == 7.0
         assert (limiter["1"].limits.burst, limiter["1"].limits.max_in_flight) == (3, 5)
         assert rt.clients["1"].transport.redactor is redactor
-    for secret in ("secret-a-123", "secret-b-123", "key-one-123", "key-two-123"):
-        assert secret in redactor
+    for secret in ("secret-a-123", "secret-b-123", "key-one-123", "key-two-123", "db-pass-456"):
+        assert secret in redactor  # what the runs store is masked with it too
 
 
 async def test_the_runtime_collects_less_often_while_open_and_restores_the_threshold() -> None:
