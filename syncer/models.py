@@ -185,6 +185,11 @@ def _list(v: Any) -> Any:
     return [] if v is None else v
 
 
+def _count(v: Any) -> int:
+    """How many items an array holds; anything else (null, missing, not an array) holds none."""
+    return len(v) if isinstance(v, list) else 0
+
+
 def _strings(v: Any) -> list[str]:
     """An array of strings that may arrive as null, one string, or a comma-separated string."""
     if v is None:
@@ -203,6 +208,7 @@ Day = Annotated[date | None, BeforeValidator(_day)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
 Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 Strings = Annotated[list[str], BeforeValidator(_strings)]
+Count = Annotated[int, BeforeValidator(_count)]
 
 
 T = TypeVar("T")
@@ -341,6 +347,8 @@ class OrderListRow(_Model):
     po_number: Text = Field(None, alias="PONumber")
     date_entered: Instant = Field(None, alias="DateEntered")
     last_changed: Instant = Field(None, alias="LastChanged")
+    # The list shows an order's lines too: a detail that has lost them all is suspect (rows.py).
+    line_count: Count = Field(0, alias="SalesOrderLines")
 
 
 def parse_detail(payload: Any) -> SalesOrderDetail:

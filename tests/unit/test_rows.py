@@ -25,7 +25,11 @@ LISTED = parse_list_row(
 )  # fmt: skip
 
 
+ORDER = {"SalesOrderNumber": "string", "Status": "Open"}  # what every usable detail has
+
+
 def rows_of(payload: dict[str, Any], listed: Any = LISTED) -> Any:
+    payload = {**ORDER, **payload}
     raw = json.dumps(payload).encode()
     return build_rows("1000012345", listed, parse_detail(payload), raw, FETCHED)
 
@@ -158,6 +162,49 @@ def test_bad_payloads_raise_a_readable_reason(payload: dict[str, Any], reason: s
     with pytest.raises(PayloadError) as exc:
         rows_of(payload)
     assert reason in str(exc.value)
+
+
+LISTED_WITH_LINES = parse_list_row({"OrderNumber": "string", "SalesOrderLines": [{}, {}]})
+LINE = {"LineNumber": 10, "Ordered": 1}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({}, "has no SalesOrderNumber, no Status, no SalesOrderLines (the list shows 2)"),
+        ({"SalesOrderNumber": "string"}, "has no Status, no SalesOrderLines (the list shows 2)"),
+        ({"SalesOrderNumber": "string", "Status": " ", "SalesOrderLines": [LINE]}, "has no Status"),
+        ({"Status": "Open", "SalesOrderLines": [LINE]}, "has no SalesOrderNumber"),
+        ({"SalesOrderNumber": "string", "Status": "Open", "SalesOrderLines": None},
+         "has no SalesOrderLines (the list shows 2)"),
+        ({"SalesOrderNumber": "other", "Status": "Open"}, "is for order 'other', not 'string'"),
+    ],
+)  # fmt: skip
+def test_a_detail_that_is_not_a_usable_order_is_refused(
+    payload: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(PayloadError) as exc:
+        build_rows("1", LISTED_WITH_LINES, parse_detail(payload), b"{}", FETCHED)
+    assert str(exc.value) == f"not a usable order: the detail {reason}"
+
+
+@pytest.mark.parametrize(
+    ("listed", "payload"),
+    [
+        # null and missing arrays are empty arrays (§10): no deliveries, invoices or tracking
+        (LISTED_WITH_LINES, {"SalesOrderLines": [LINE], "Deliveries": None}),
+        (LISTED_WITH_LINES, {"SalesOrderLines": [LINE]}),
+        # an order the list shows without lines may come without them
+        (LISTED, {"SalesOrderLines": None}),
+        (LISTED, {}),
+    ],
+)
+def test_a_detail_with_its_number_status_and_listed_lines_is_usable(
+    listed: Any, payload: dict[str, Any]
+) -> None:
+    out = rows_of(payload, listed)
+    assert named("sales_orders", out.header)["status"] == "Open"
+    assert len(out.children["sales_order_lines"]) == len(payload.get("SalesOrderLines") or [])
 
 
 def test_a_detail_that_is_not_an_object_is_a_payload_error() -> None:

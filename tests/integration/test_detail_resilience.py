@@ -1,0 +1,102 @@
+"""Details that are not what they seem, over real HTTP into a real Postgres: a hollow detail is
+quarantined, never loaded over the order held; over-long text is cut with a marker; a date the
+syncer cannot read is NULL and counted."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from syncer import schema
+from tests.integration.conftest import SimHarness
+from tests.truth import assert_matches_truth, warehouse
+
+S = schema.SCHEMA
+
+
+async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
+    async with h.engine.connect() as conn:
+        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
+
+
+def detail(h: SimHarness, order: str) -> dict[str, Any]:
+    state = h.sim.find(order)
+    assert state is not None
+    result: dict[str, Any] = orjson.loads(h.sim.detail_bytes(state, False))
+    return result
+
+
+def hollow(kind: str, full: dict[str, Any]) -> dict[str, Any]:
+    number = full["SalesOrderNumber"]
+    if kind == "empty":
+        return {}
+    if kind == "number_only":
+        return {"SalesOrderNumber": number}
+    if kind == "no_status":  # a header the mapping cannot use: no Status
+        return {**full, "Status": None}
+    assert kind == "lost_lines"  # the list still shows the lines this detail lost
+    return {**full, "SalesOrderLines": None, "Deliveries": None}
+
+
+REASONS = {
+    "empty": "no SalesOrderNumber, no Status, no SalesOrderLines (the list shows",
+    "number_only": "no Status, no SalesOrderLines (the list shows",
+    "no_status": "the detail has no Status",
+    "lost_lines": "the detail has no SalesOrderLines (the list shows",
+}
+
+
+@pytest.mark.parametrize("kind", sorted(REASONS))
+async def test_a_hollow_detail_is_quarantined_and_the_order_held_stays_whole(
+    harness: SimHarness, kind: str
+) -> None:
+    customer = harness.customers[0]
+    sync = harness.account_sync(customer)
+    assert (await sync.run()).counts.loaded == 120
+    number = next(
+        n for n in harness.sim.order_numbers(customer) if detail(harness, n)["Deliveries"]
+    )
+    held = await warehouse(harness.engine, customer)
+
+    # The order changes (so the next run fetches it) and the API answers with a hollow detail.
+    harness.clock.advance(600)
+    harness.sim.touch(customer, number)
+    body = hollow(kind, detail(harness, number))
+    harness.sim.detail_overrides[number] = (200, orjson.dumps(body))
+    harness.clock.advance(600)
+    second = await sync.run()
+
+    assert second.outcome == "succeeded"
+    assert (second.counts.fetched, second.counts.loaded, second.counts.failed) == (1, 0, 1)
+    assert await warehouse(harness.engine, customer) == held  # lines, deliveries, header: all
+    [(stage, reason)] = await rows(
+        harness, f"SELECT stage, reason FROM {S}.sync_failures WHERE sales_order_number = $1",
+        number,
+    )  # fmt: skip
+    assert stage == "parse" and reason.startswith("not a usable order: ")
+    assert REASONS[kind] in reason
+
+    # The API answers properly again: the next run loads the order and closes the failure.
+    del harness.sim.detail_overrides[number]
+    harness.clock.advance(600)
+    third = await sync.run()
+    assert (third.counts.loaded, third.counts.failed) == (1, 0)
+    assert await rows(harness, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
+    await assert_matches_truth(harness.engine, harness.sim, customer)
+
+
+async def test_a_detail_for_another_order_is_quarantined_with_both_numbers(
+    harness: SimHarness,
+) -> None:
+    customer = harness.customers[0]
+    mine, other = harness.sim.order_numbers(customer)[3:5]
+    harness.sim.detail_overrides[mine] = (200, orjson.dumps(detail(harness, other)))
+
+    result = await harness.account_sync(customer).run()
+
+    assert (result.counts.loaded, result.counts.failed) == (119, 1)
+    [(reason,)] = await rows(harness, f"SELECT reason FROM {S}.sync_failures")
+    assert reason == f"not a usable order: the detail is for order {other!r}, not {mine!r}"
+    await assert_matches_truth(harness.engine, harness.sim, customer, exclude={mine})
