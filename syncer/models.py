@@ -2,8 +2,9 @@
 
 Tolerant by design (API reference §10): every field may be null or missing, arrays may be null,
 integers may arrive as 10.0 (or as the portal sample's 0.108), dates come in several formats,
-and InvoiceNumbers may be a string or sit under the misspelt key InvoiceNmbers. What cannot be
-made sense of raises PayloadError with a readable reason.
+and InvoiceNumbers may be a string or sit under the misspelt key InvoiceNmbers. Text past
+MAX_TEXT is cut with a marker (`clipped`). What cannot be made sense of raises PayloadError with
+a readable reason.
 """
 
 from __future__ import annotations
@@ -23,6 +24,20 @@ EASTERN = ZoneInfo("America/New_York")
 MAX_TEXT = 10_000
 
 
+def clipped(text: str) -> str:
+    """Text within MAX_TEXT characters: longer text keeps its start and ends with a marker
+    saying how much was cut (`…[truncated 2,345 characters]`), so that an over-long memo costs
+    its tail rather than the whole order. The full text stays in sales_orders.raw."""
+    if len(text) <= MAX_TEXT:
+        return text
+    room = MAX_TEXT - len(_cut_marker(len(text)))  # the marker of the most that could be cut
+    return text[:room] + _cut_marker(len(text) - room)
+
+
+def _cut_marker(characters: int) -> str:
+    return f"…[truncated {characters:,} characters]"
+
+
 def _text(v: Any) -> str | None:
     # The validators below run once per field of every order (hundreds per detail): each starts
     # with the common case, decided by exact type, and leaves everything else to the full rules.
@@ -31,15 +46,20 @@ def _text(v: Any) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
-        if len(v) > MAX_TEXT:
-            raise ValueError(f"text longer than {MAX_TEXT} characters")
         # Postgres text cannot hold NUL; anything else (any unicode) is data.
-        return v.replace("\x00", "")
+        return clipped(v.replace("\x00", ""))
     if isinstance(v, bool):
         raise ValueError("expected text, got a boolean")
     if isinstance(v, int | float):
         return str(v)
     raise ValueError(f"expected text, got {type(v).__name__}")
+
+
+def _key(v: Any) -> str | None:
+    """Text that names an order: cut short, it would name another, so too long is an error."""
+    if isinstance(v, str) and len(v) > MAX_TEXT:
+        raise ValueError(f"text longer than {MAX_TEXT} characters")
+    return _text(v)
 
 
 # Money and quantities: 15 integer digits is a trillion dollars; 30 decimals exceeds any sample.
@@ -202,6 +222,7 @@ def _strings(v: Any) -> list[str]:
 
 
 Text = Annotated[str | None, BeforeValidator(_text)]
+Key = Annotated[str | None, BeforeValidator(_key)]
 Num = Annotated[Decimal | None, BeforeValidator(_number)]
 Whole = Annotated[int | None, BeforeValidator(_whole)]
 Day = Annotated[date | None, BeforeValidator(_day)]
@@ -311,7 +332,7 @@ class Delivery(_Model):
 
 
 class SalesOrderDetail(_Model):
-    sales_order_number: Text = Field(None, alias="SalesOrderNumber")
+    sales_order_number: Key = Field(None, alias="SalesOrderNumber")
     billing_address: Address | None = Field(None, alias="BillingAddress")
     shipping_address: Address | None = Field(None, alias="ShippingAddress")
     po_number: Text = Field(None, alias="PONumber")
@@ -342,7 +363,7 @@ class SalesOrderDetail(_Model):
 class OrderListRow(_Model):
     """A row of /list or /summary: what we need to decide whether to fetch the detail."""
 
-    order_number: Text = Field(None, alias="OrderNumber")
+    order_number: Key = Field(None, alias="OrderNumber")
     status: Text = Field(None, alias="Status")
     po_number: Text = Field(None, alias="PONumber")
     date_entered: Instant = Field(None, alias="DateEntered")

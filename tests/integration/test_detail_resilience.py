@@ -4,12 +4,15 @@ syncer cannot read is NULL and counted."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import orjson
 import pytest
 
 from syncer import schema
+from syncer.models import MAX_TEXT
+from syncer.sim import FaultConfig
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth, warehouse
 
@@ -100,3 +103,39 @@ async def test_a_detail_for_another_order_is_quarantined_with_both_numbers(
     [(reason,)] = await rows(harness, f"SELECT reason FROM {S}.sync_failures")
     assert reason == f"not a usable order: the detail is for order {other!r}, not {mine!r}"
     await assert_matches_truth(harness.engine, harness.sim, customer, exclude={mine})
+
+
+TRUNCATED = re.compile(r"…\[truncated ([\d,]+) characters\]$")
+
+
+@pytest.mark.parametrize("path", ["plain", "quirky"])
+async def test_text_over_the_limit_is_cut_with_a_marker_and_kept_whole_in_raw(
+    harness_factory: Any, path: str
+) -> None:
+    # Plain bodies are read into the fast path's structs first; float_ints sends every order
+    # the long way, through the models, from the start.
+    quirky = {"quirk_rate": 1.0, "quirks": frozenset({"float_ints"})} if path == "quirky" else {}
+    faults = FaultConfig(long_text_rate=0.3, long_text_chars=12_345, **quirky)
+    h: SimHarness = await harness_factory(orders_per_account=40, faults=faults)
+    customer = h.customers[0]
+    long = {n: m for n in h.sim.order_numbers(customer) if (m := h.sim.faults.long_memo(n))}
+    assert len(long) >= 5 and all(len(m) > MAX_TEXT for m in long.values())
+
+    result = await h.account_sync(customer).run()
+
+    assert (result.counts.loaded, result.counts.failed) == (40, 0)
+    stored = dict(
+        (n, (memo, raw_memo))
+        for n, memo, raw_memo in await rows(
+            h, f"SELECT sales_order_number, memo, raw->>'Memo' FROM {S}.sales_orders"
+        )
+    )
+    for number, full in long.items():
+        memo, raw_memo = stored[number]
+        assert raw_memo == full  # the whole text stays in raw
+        marker = TRUNCATED.search(memo)
+        assert marker is not None, memo[-60:]
+        kept = memo[: marker.start()]
+        assert len(memo) <= MAX_TEXT and len(kept) > MAX_TEXT - 100
+        assert full.startswith(kept) and int(marker[1].replace(",", "")) == len(full) - len(kept)
+    await assert_matches_truth(h.engine, h.sim, customer, exclude=set(long))

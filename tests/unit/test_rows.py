@@ -110,6 +110,19 @@ def test_quirks_are_tolerated_null_arrays_float_integers_invoice_string_misspelt
     assert named("sales_orders", out.header)["memo"] == payload["Memo"]  # unicode kept as is
 
 
+def test_text_over_the_limit_is_cut_to_it_with_a_marker_saying_how_much() -> None:
+    memo = "ab" * 6_000
+    out = rows_of(
+        {"Memo": memo, "SalesOrderLines": [{"LineNumber": 1, "ItemNumber": "i" * 10_001}]}
+    )
+    # The start that fits beside the longest marker the cut could need, then the marker.
+    stored = named("sales_orders", out.header)["memo"]
+    assert stored == memo[:9_970] + "…[truncated 2,030 characters]"
+    item = named("sales_order_lines", out.children["sales_order_lines"][0])["item_number"]
+    assert item == "i" * 9_970 + "…[truncated 31 characters]"
+    assert json.loads(named("sales_orders", out.header)["raw"])["Memo"] == memo
+
+
 def test_invoice_numbers_as_a_single_string_become_rows() -> None:
     out = rows_of({"SalesOrderNumber": "string", "InvoiceNumbers": "9001"})
     assert out.children["sales_order_invoices"] == [("1000012345", "string", "9001")]
@@ -152,7 +165,7 @@ def test_dates_in_every_documented_format_parse() -> None:
         ({"Deliveries": [{"DeliveryStatus": "C"}]}, "no DeliveryDocumentNumber"),
         ({"SalesOrderNumber": "other"}, "not 'string'"),
         ({"Memo": ["not", "text"]}, "Memo: expected text, got list"),
-        ({"Memo": "x" * 10_001}, "longer than"),
+        ({"SalesOrderNumber": "x" * 10_001}, "SalesOrderNumber: text longer than 10000"),
         ({"Total": "1e200000"}, "number too large"),
         ({"TaxAmount": 1e300}, "number too large"),
         ({"FreightAmount": "NaN"}, "finite"),
