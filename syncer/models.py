@@ -16,7 +16,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from syncer.errors import PayloadError
 
@@ -128,8 +137,17 @@ def _whole(v: Any) -> int | None:
     return rounded
 
 
-def _day(v: Any) -> date | None:
+UnreadableDate = tuple[str, str]  # (the field, as its column is named; the text as given)
+
+
+def _day(v: Any, info: ValidationInfo) -> date | None:
+    """A date of the detail. Text in none of `_moment`'s forms is None, and noted in the
+    validation's context (a list: `parse_detail`), so that the run can count and report it."""
     moment = _moment(v)
+    if moment is None:
+        if isinstance(v, str) and v.strip() and isinstance(info.context, list):
+            info.context.append((info.field_name, v))
+        return None
     return moment.date() if isinstance(moment, datetime) else moment
 
 
@@ -137,8 +155,9 @@ def _moment(v: Any) -> datetime | date | None:
     """Lenient: YYYY-MM-DD, ISO-8601 with or without offset, or M/D/YYYY h:mm AM/PM (Eastern).
 
     A string in none of these forms (the portal sample says "string") becomes None rather than
-    failing the whole order: the original text is kept in sales_orders.raw. A non-string is an
-    error: that is a different payload, not a different format.
+    failing the whole order: the original text is kept in sales_orders.raw, and a detail's
+    dates are counted (`_day`). A non-string is an error: that is a different payload, not a
+    different format.
     """
     if v is None:
         return None
@@ -358,6 +377,12 @@ class SalesOrderDetail(_Model):
     deliveries: Items[Delivery] = Field(default_factory=list, alias="Deliveries")
 
     _fix_invoices = model_validator(mode="before")(_invoice_numbers)
+    _unreadable_dates: tuple[UnreadableDate, ...] = PrivateAttr(default=())
+
+    @property
+    def unreadable_dates(self) -> tuple[UnreadableDate, ...]:
+        """The dates read as None because their text was in no form we know, in order."""
+        return self._unreadable_dates
 
 
 class OrderListRow(_Model):
@@ -375,10 +400,13 @@ class OrderListRow(_Model):
 def parse_detail(payload: Any) -> SalesOrderDetail:
     if not isinstance(payload, dict):
         raise PayloadError(f"detail is a {type(payload).__name__}, not an object")
+    unreadable: list[UnreadableDate] = []
     try:
-        return SalesOrderDetail.model_validate(payload)
+        detail = SalesOrderDetail.model_validate(payload, context=unreadable)
     except ValidationError as exc:
         raise PayloadError(describe_validation(exc)) from None
+    detail._unreadable_dates = tuple(unreadable)
+    return detail
 
 
 def parse_list_row(payload: Any) -> OrderListRow:

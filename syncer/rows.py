@@ -16,7 +16,7 @@ from typing import Any
 
 from syncer import schema
 from syncer.errors import PayloadError
-from syncer.models import Address, OrderListRow, SalesOrderDetail
+from syncer.models import Address, OrderListRow, SalesOrderDetail, UnreadableDate
 
 Row = tuple[Any, ...]
 
@@ -37,6 +37,8 @@ class OrderRows:
     content_hash: str
     header: Row
     children: dict[str, list[Row]]
+    # Dates stored as NULL because their text was in no form we know (the run counts them).
+    unreadable_dates: tuple[UnreadableDate, ...] = ()
 
     def row_count(self) -> int:
         return 1 + sum(len(rows) for rows in self.children.values())
@@ -142,7 +144,9 @@ def build_rows(
     _delivery_rows(key, detail, children)
     children["sales_order_invoices"] = [(*key, v) for v in unique(detail.invoice_numbers)]
     children["sales_order_tracking_numbers"] = [(*key, v) for v in unique(detail.tracking_numbers)]
-    return OrderRows(customer_number, order_no, header[6], digest, header, children)
+    return OrderRows(
+        customer_number, order_no, header[6], digest, header, children, detail.unreadable_dates
+    )
 
 
 def _line_rows(key: tuple[str, str], detail: SalesOrderDetail, out: dict[str, list[Row]]) -> None:

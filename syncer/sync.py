@@ -93,6 +93,8 @@ class Counts:
     failed: int = 0
     rows: int = 0
     batches: int = 0  # batches written whole, one transaction each
+    # Dates stored as NULL because their text was in no form we know, by field (its column).
+    unreadable_dates: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -580,6 +582,7 @@ class AccountSync:
         touches = [i for i in items if isinstance(i, Touch)]
         failures = [i for i in items if isinstance(i, Failure)]
         observed_at = self.clock()
+        self._count_unreadable_dates(batch, counts)
         async with loader.connection(self.engine) as con:
             if batch:
                 try:
@@ -606,6 +609,21 @@ class AccountSync:
         for f in failures:
             log.warning("account %s order %s failed at %s: %s",
                         self.account, f.sales_order_number, f.stage, f.reason)  # fmt: skip
+
+    def _count_unreadable_dates(self, batch: Sequence[OrderRows], counts: Counts) -> None:
+        """Count the dates read as NULL by field, for the run's summary; the first of each field
+        in a run is logged, with its text, and the others only counted."""
+        for order in batch:
+            for name, text in order.unreadable_dates:
+                seen = counts.unreadable_dates.get(name, 0)
+                if not seen:
+                    log.warning(
+                        "account %s order %s: %s %r is no date we can read; stored as NULL "
+                        "(the text stays in sales_orders.raw), and every such %s is counted in "
+                        "the run's unreadable_dates",
+                        self.account, order.sales_order_number, name, text[:40], name,
+                    )  # fmt: skip
+                counts.unreadable_dates[name] = seen + 1
 
     async def _load_one_by_one(
         self,

@@ -4,6 +4,7 @@ syncer cannot read is NULL and counted."""
 
 from __future__ import annotations
 
+import logging
 import re
 from typing import Any
 
@@ -12,6 +13,7 @@ import pytest
 
 from syncer import schema
 from syncer.models import MAX_TEXT
+from syncer.runner import summary
 from syncer.sim import FaultConfig
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth, warehouse
@@ -139,3 +141,60 @@ async def test_text_over_the_limit_is_cut_with_a_marker_and_kept_whole_in_raw(
         assert len(memo) <= MAX_TEXT and len(kept) > MAX_TEXT - 100
         assert full.startswith(kept) and int(marker[1].replace(",", "")) == len(full) - len(kept)
     await assert_matches_truth(h.engine, h.sim, customer, exclude=set(long))
+
+
+async def test_an_unreadable_date_is_null_and_counted_per_field_and_logged_once_a_run(
+    harness: SimHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    customer = harness.customers[0]
+    details = {n: detail(harness, n) for n in harness.sim.order_numbers(customer)}
+    scheduled = [n for n, d in details.items() if d["SalesOrderLines"][0]["ScheduleLines"]]
+    shipped = [n for n, d in details.items() if d["Deliveries"] and n not in scheduled]
+    edits = {
+        scheduled[0]: ("LastShipDate", "not a date"),
+        scheduled[1]: ("EstimatedShipDate", "31/31/2026"),
+        scheduled[2]: ("EstimatedShipDate", "2026-02-30"),
+        shipped[0]: ("ShippedDate", "soon"),
+    }
+    for number, (name, text) in edits.items():
+        body = details[number]
+        if name == "EstimatedShipDate":
+            body["SalesOrderLines"][0]["ScheduleLines"][0][name] = text
+        elif name == "ShippedDate":
+            body["Deliveries"][0][name] = text
+        else:
+            body[name] = text
+        harness.sim.detail_overrides[number] = (200, orjson.dumps(body))
+
+    with caplog.at_level(logging.WARNING, logger="syncer.sync"):
+        result = await harness.account_sync(customer).run()
+
+    assert (result.counts.loaded, result.counts.failed) == (120, 0)
+    counted = {"last_ship_date": 1, "estimated_ship_date": 2, "shipped_date": 1}
+    assert result.counts.unreadable_dates == counted
+    assert summary(result)["unreadable_dates"] == counted  # the run's summary line shows them
+    warned = [r.getMessage() for r in caplog.records if "no date" in r.getMessage()]
+    assert len(warned) == 3  # one per field and run, not one per order
+    assert any(re.search(r"estimated_ship_date '(31/31/2026|2026-02-30)'", w) for w in warned)
+    assert any("last_ship_date 'not a date'" in w for w in warned)
+    assert await rows(
+        harness,
+        f"SELECT last_ship_date, raw->>'LastShipDate' FROM {S}.sales_orders "
+        "WHERE sales_order_number = $1",
+        scheduled[0],
+    ) == [(None, "not a date")]  # fmt: skip
+    for number in scheduled[1:3]:
+        assert await rows(
+            harness,
+            f"SELECT estimated_ship_date FROM {S}.sales_order_line_schedules "
+            "WHERE sales_order_number = $1 ORDER BY line_number, seq LIMIT 1",
+            number,
+        ) == [(None,)]  # fmt: skip
+    assert await rows(
+        harness,
+        f"SELECT shipped_date FROM {S}.deliveries WHERE sales_order_number = $1 "
+        "AND delivery_document_number = $2",
+        shipped[0], details[shipped[0]]["Deliveries"][0]["DeliveryDocumentNumber"],
+    ) == [(None,)]  # fmt: skip
+    # Every other date as the API gave it.
+    await assert_matches_truth(harness.engine, harness.sim, customer, exclude=set(edits))

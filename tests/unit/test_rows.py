@@ -47,6 +47,9 @@ def test_seed_sample_detail_becomes_one_row_per_table_with_decimal_line_numbers_
     assert header["total"] == Decimal("0.131983966780355")
     assert header["billing_postal_code"] == "string"
     assert header["last_ship_date"] is None  # "string" is no date: NULL, the raw text stays in raw
+    assert out.unreadable_dates == (
+        ("last_ship_date", "string"), ("estimated_ship_date", "string"), ("shipped_date", "string")
+    )  # fmt: skip
     assert header["date_entered"] == datetime(2024, 3, 7, 19, 15, tzinfo=UTC)
     line = named("sales_order_lines", out.children["sales_order_lines"][0])
     assert line["line_number"] == 0  # 0.108… rounds to 0, as real clients do
@@ -106,6 +109,7 @@ def test_quirks_are_tolerated_null_arrays_float_integers_invoice_string_misspelt
     assert out.children["deliveries"] == []
     sched = named("sales_order_line_schedules", out.children["sales_order_line_schedules"][0])
     assert sched["estimated_ship_date"] is None and sched["seq"] == 1
+    assert out.unreadable_dates == ()  # "" is an empty date, not an unreadable one
     assert named("sales_order_lines", out.children["sales_order_lines"][0])["ordered"] == Decimal(5)
     assert named("sales_orders", out.header)["memo"] == payload["Memo"]  # unicode kept as is
 
