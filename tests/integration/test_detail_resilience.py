@@ -16,21 +16,10 @@ from syncer.models import MAX_TEXT
 from syncer.runner import summary
 from syncer.sim import FaultConfig
 from tests.integration.conftest import SimHarness
+from tests.integration.test_failures import assert_recovers, detail, rows
 from tests.truth import assert_matches_truth, warehouse
 
 S = schema.SCHEMA
-
-
-async def rows(h: SimHarness, sql: str, *args: Any) -> list[tuple[Any, ...]]:
-    async with h.engine.connect() as conn:
-        return [tuple(r) for r in (await conn.exec_driver_sql(sql, args)).all()]
-
-
-def detail(h: SimHarness, order: str) -> dict[str, Any]:
-    state = h.sim.find(order)
-    assert state is not None
-    result: dict[str, Any] = orjson.loads(h.sim.detail_bytes(state, False))
-    return result
 
 
 def hollow(kind: str, full: dict[str, Any]) -> dict[str, Any]:
@@ -83,13 +72,7 @@ async def test_a_hollow_detail_is_quarantined_and_the_order_held_stays_whole(
     assert stage == "parse" and reason.startswith("not a usable order: ")
     assert REASONS[kind] in reason
 
-    # The API answers properly again: the next run loads the order and closes the failure.
-    del harness.sim.detail_overrides[number]
-    harness.clock.advance(600)
-    third = await sync.run()
-    assert (third.counts.loaded, third.counts.failed) == (1, 0)
-    assert await rows(harness, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
-    await assert_matches_truth(harness.engine, harness.sim, customer)
+    await assert_recovers(harness, sync, number)
 
 
 async def test_a_detail_for_another_order_is_quarantined_with_both_numbers(
