@@ -234,7 +234,7 @@ def _strings(v: Any) -> list[str]:
     if v is None:
         return []
     if isinstance(v, str):
-        return [s.strip() for s in v.split(",") if s.strip()]
+        return [t for t in (_text(s.strip()) for s in v.split(",")) if t]
     if isinstance(v, list):
         return [t for t in (_text(x) for x in v) if t]
     raise ValueError(f"expected a list of strings, got {type(v).__name__}")

@@ -125,6 +125,11 @@ def test_text_over_the_limit_is_cut_to_it_with_a_marker_saying_how_much() -> Non
     item = named("sales_order_lines", out.children["sales_order_lines"][0])["item_number"]
     assert item == "i" * 9_970 + "…[truncated 31 characters]"
     assert json.loads(named("sales_orders", out.header)["raw"])["Memo"] == memo
+    # an array of strings given as one comma-separated string: each string on its own
+    out = rows_of({"InvoiceNumbers": "1, " + "2" * 10_001})
+    assert [r[2] for r in out.children["sales_order_invoices"]] == [
+        "1", "2" * 9_970 + "…[truncated 31 characters]"
+    ]  # fmt: skip
 
 
 def test_invoice_numbers_as_a_single_string_become_rows() -> None:
