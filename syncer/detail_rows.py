@@ -27,7 +27,7 @@ from msgspec import UNSET, Meta, Struct, UnsetType, field
 from syncer.errors import PayloadError
 from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
 from syncer.numeric import remember
-from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, unique
+from syncer.rows import OrderRows, Row, build_rows, content_hash, stored_raw, unique, unusable
 
 # What the structs accept: only what the models' validators return unchanged (numbers are turned
 # into Decimals as the models do, below). The names are the API's, character for character.
@@ -261,13 +261,14 @@ def _plain(
     customer_number: str, listed: OrderListRow, d: PlainDetail, raw: bytes, fetched_at: datetime
 ) -> OrderRows:
     order_no = listed.order_number
-    if not order_no or (d.sales_order_number and d.sales_order_number != order_no):
-        raise _Unusual
+    order_lines = d.sales_order_lines or ()
+    if not order_no or unusable(listed, d.sales_order_number, d.status, len(order_lines)):
+        raise _Unusual  # the long way says why
     key = (customer_number, order_no)
     digest = content_hash(raw)
     header: Row = (
         *key, d.po_number, d.end_user_po, d.reference_number, d.doc_type,
-        d.status or listed.status, listed.date_entered, listed.last_changed, d.last_ship_date,
+        d.status, listed.date_entered, listed.last_changed, d.last_ship_date,
         d.memo, d.sales_rep_code, d.sales_rep_name, d.sales_rep_email, d.entered_by_email,
         d.shipping_option_description, d.currency, _number(d.freight_amount),
         _number(d.insurance_amount), _number(d.tax_amount), _number(d.total),
@@ -280,7 +281,7 @@ def _plain(
     line_invoices: list[Row] = []
     line_tracking: list[Row] = []
     seen: set[int] = set()
-    for ln in d.sales_order_lines or ():
+    for ln in order_lines:
         n = ln.line_number
         if n is None or n in seen:
             raise _Unusual

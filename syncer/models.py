@@ -2,8 +2,9 @@
 
 Tolerant by design (API reference §10): every field may be null or missing, arrays may be null,
 integers may arrive as 10.0 (or as the portal sample's 0.108), dates come in several formats,
-and InvoiceNumbers may be a string or sit under the misspelt key InvoiceNmbers. What cannot be
-made sense of raises PayloadError with a readable reason.
+and InvoiceNumbers may be a string or sit under the misspelt key InvoiceNmbers. Text past
+MAX_TEXT is cut with a marker (`clipped`). What cannot be made sense of raises PayloadError with
+a readable reason.
 """
 
 from __future__ import annotations
@@ -15,12 +16,35 @@ from decimal import Decimal, InvalidOperation
 from typing import Annotated, Any, TypeVar
 from zoneinfo import ZoneInfo
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    ValidationInfo,
+    model_validator,
+)
 
 from syncer.errors import PayloadError
 
 EASTERN = ZoneInfo("America/New_York")
 MAX_TEXT = 10_000
+
+
+def clipped(text: str) -> str:
+    """Text within MAX_TEXT characters: longer text keeps its start and ends with a marker
+    saying how much was cut (`…[truncated 2,345 characters]`), so that an over-long memo costs
+    its tail rather than the whole order. The full text stays in sales_orders.raw."""
+    if len(text) <= MAX_TEXT:
+        return text
+    room = MAX_TEXT - len(_cut_marker(len(text)))  # the marker of the most that could be cut
+    return text[:room] + _cut_marker(len(text) - room)
+
+
+def _cut_marker(characters: int) -> str:
+    return f"…[truncated {characters:,} characters]"
 
 
 def _text(v: Any) -> str | None:
@@ -31,15 +55,20 @@ def _text(v: Any) -> str | None:
     if v is None:
         return None
     if isinstance(v, str):
-        if len(v) > MAX_TEXT:
-            raise ValueError(f"text longer than {MAX_TEXT} characters")
         # Postgres text cannot hold NUL; anything else (any unicode) is data.
-        return v.replace("\x00", "")
+        return clipped(v.replace("\x00", ""))
     if isinstance(v, bool):
         raise ValueError("expected text, got a boolean")
     if isinstance(v, int | float):
         return str(v)
     raise ValueError(f"expected text, got {type(v).__name__}")
+
+
+def _key(v: Any) -> str | None:
+    """Text that names an order: cut short, it would name another, so too long is an error."""
+    if isinstance(v, str) and len(v) > MAX_TEXT:
+        raise ValueError(f"text longer than {MAX_TEXT} characters")
+    return _text(v)
 
 
 # Money and quantities: 15 integer digits is a trillion dollars; 30 decimals exceeds any sample.
@@ -108,8 +137,17 @@ def _whole(v: Any) -> int | None:
     return rounded
 
 
-def _day(v: Any) -> date | None:
+UnreadableDate = tuple[str, str]  # (the field, as its column is named; the text as given)
+
+
+def _day(v: Any, info: ValidationInfo) -> date | None:
+    """A date of the detail. Text in none of `_moment`'s forms is None, and noted in the
+    validation's context (a list: `parse_detail`), so that the run can count and report it."""
     moment = _moment(v)
+    if moment is None:
+        if isinstance(v, str) and v.strip() and isinstance(info.context, list):
+            info.context.append((info.field_name, v))
+        return None
     return moment.date() if isinstance(moment, datetime) else moment
 
 
@@ -117,8 +155,9 @@ def _moment(v: Any) -> datetime | date | None:
     """Lenient: YYYY-MM-DD, ISO-8601 with or without offset, or M/D/YYYY h:mm AM/PM (Eastern).
 
     A string in none of these forms (the portal sample says "string") becomes None rather than
-    failing the whole order: the original text is kept in sales_orders.raw. A non-string is an
-    error: that is a different payload, not a different format.
+    failing the whole order: the original text is kept in sales_orders.raw, and a detail's
+    dates are counted (`_day`). A non-string is an error: that is a different payload, not a
+    different format.
     """
     if v is None:
         return None
@@ -185,24 +224,31 @@ def _list(v: Any) -> Any:
     return [] if v is None else v
 
 
+def _count(v: Any) -> int:
+    """How many items an array holds; anything else (null, missing, not an array) holds none."""
+    return len(v) if isinstance(v, list) else 0
+
+
 def _strings(v: Any) -> list[str]:
     """An array of strings that may arrive as null, one string, or a comma-separated string."""
     if v is None:
         return []
     if isinstance(v, str):
-        return [s.strip() for s in v.split(",") if s.strip()]
+        return [t for t in (_text(s.strip()) for s in v.split(",")) if t]
     if isinstance(v, list):
         return [t for t in (_text(x) for x in v) if t]
     raise ValueError(f"expected a list of strings, got {type(v).__name__}")
 
 
 Text = Annotated[str | None, BeforeValidator(_text)]
+Key = Annotated[str | None, BeforeValidator(_key)]
 Num = Annotated[Decimal | None, BeforeValidator(_number)]
 Whole = Annotated[int | None, BeforeValidator(_whole)]
 Day = Annotated[date | None, BeforeValidator(_day)]
 Timestamp = Annotated[datetime | None, BeforeValidator(_timestamp)]
 Instant = Annotated[datetime | None, BeforeValidator(_instant)]
 Strings = Annotated[list[str], BeforeValidator(_strings)]
+Count = Annotated[int, BeforeValidator(_count)]
 
 
 T = TypeVar("T")
@@ -305,7 +351,7 @@ class Delivery(_Model):
 
 
 class SalesOrderDetail(_Model):
-    sales_order_number: Text = Field(None, alias="SalesOrderNumber")
+    sales_order_number: Key = Field(None, alias="SalesOrderNumber")
     billing_address: Address | None = Field(None, alias="BillingAddress")
     shipping_address: Address | None = Field(None, alias="ShippingAddress")
     po_number: Text = Field(None, alias="PONumber")
@@ -331,25 +377,36 @@ class SalesOrderDetail(_Model):
     deliveries: Items[Delivery] = Field(default_factory=list, alias="Deliveries")
 
     _fix_invoices = model_validator(mode="before")(_invoice_numbers)
+    _unreadable_dates: tuple[UnreadableDate, ...] = PrivateAttr(default=())
+
+    @property
+    def unreadable_dates(self) -> tuple[UnreadableDate, ...]:
+        """The dates read as None because their text was in no form we know, in order."""
+        return self._unreadable_dates
 
 
 class OrderListRow(_Model):
     """A row of /list or /summary: what we need to decide whether to fetch the detail."""
 
-    order_number: Text = Field(None, alias="OrderNumber")
+    order_number: Key = Field(None, alias="OrderNumber")
     status: Text = Field(None, alias="Status")
     po_number: Text = Field(None, alias="PONumber")
     date_entered: Instant = Field(None, alias="DateEntered")
     last_changed: Instant = Field(None, alias="LastChanged")
+    # The list shows an order's lines too: a detail that has lost them all is suspect (rows.py).
+    line_count: Count = Field(0, alias="SalesOrderLines")
 
 
 def parse_detail(payload: Any) -> SalesOrderDetail:
     if not isinstance(payload, dict):
         raise PayloadError(f"detail is a {type(payload).__name__}, not an object")
+    unreadable: list[UnreadableDate] = []
     try:
-        return SalesOrderDetail.model_validate(payload)
+        detail = SalesOrderDetail.model_validate(payload, context=unreadable)
     except ValidationError as exc:
         raise PayloadError(describe_validation(exc)) from None
+    detail._unreadable_dates = tuple(unreadable)
+    return detail
 
 
 def parse_list_row(payload: Any) -> OrderListRow:

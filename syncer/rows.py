@@ -16,7 +16,7 @@ from typing import Any
 
 from syncer import schema
 from syncer.errors import PayloadError
-from syncer.models import Address, OrderListRow, SalesOrderDetail
+from syncer.models import Address, OrderListRow, SalesOrderDetail, UnreadableDate
 
 Row = tuple[Any, ...]
 
@@ -37,6 +37,8 @@ class OrderRows:
     content_hash: str
     header: Row
     children: dict[str, list[Row]]
+    # Dates stored as NULL because their text was in no form we know (the run counts them).
+    unreadable_dates: tuple[UnreadableDate, ...] = ()
 
     def row_count(self) -> int:
         return 1 + sum(len(rows) for rows in self.children.values())
@@ -68,6 +70,33 @@ def stored_raw(raw: bytes) -> str:
     return raw.decode("utf-8", errors="replace").replace("\\u0000", "")
 
 
+def unusable(
+    listed: OrderListRow, sales_order_number: str | None, status: str | None, lines: int
+) -> str | None:
+    """Why a detail is not a usable order, or None when it is.
+
+    A usable detail names the order asked for (its SalesOrderNumber is the listed OrderNumber),
+    has a Status (every order has one, API reference §8), and has lines whenever the list row
+    shows the order with lines. Nothing else is required: a null or missing array is an empty
+    one (§10), and an order may have no deliveries, invoices or tracking numbers yet. What fails
+    this (`{}`, a detail holding only its number, one whose header or lines are gone) is not
+    loaded over the order held: the order is recorded as failed and fetched again next run.
+    Both paths to rows (`build_rows`, `detail_rows`) ask this, with the detail's fields.
+    """
+    order_no = listed.order_number
+    if sales_order_number and sales_order_number != order_no:
+        shown = repr(sales_order_number[:40]) + ("…" if len(sales_order_number) > 40 else "")
+        return f"not a usable order: the detail is for order {shown}, not {order_no!r}"
+    missing = []
+    if not sales_order_number:
+        missing.append("SalesOrderNumber")
+    if not (status and status.strip()):
+        missing.append("Status")
+    if not lines and listed.line_count:
+        missing.append(f"SalesOrderLines (the list shows {listed.line_count})")
+    return f"not a usable order: the detail has no {', no '.join(missing)}" if missing else None
+
+
 def build_rows(
     customer_number: str,
     listed: OrderListRow,
@@ -78,8 +107,9 @@ def build_rows(
     order_no = listed.order_number
     if not order_no:
         raise PayloadError("order has no number")
-    if detail.sales_order_number and detail.sales_order_number != order_no:
-        raise PayloadError(f"detail is for order {detail.sales_order_number!r}, not {order_no!r}")
+    reason = unusable(listed, detail.sales_order_number, detail.status, len(detail.lines))
+    if reason is not None:
+        raise PayloadError(reason)
     key = (customer_number, order_no)
     digest = content_hash(raw)
     header: Row = (
@@ -88,7 +118,7 @@ def build_rows(
         detail.end_user_po,
         detail.reference_number,
         detail.doc_type,
-        detail.status or listed.status,
+        detail.status,
         listed.date_entered,
         listed.last_changed,
         detail.last_ship_date,
@@ -114,7 +144,9 @@ def build_rows(
     _delivery_rows(key, detail, children)
     children["sales_order_invoices"] = [(*key, v) for v in unique(detail.invoice_numbers)]
     children["sales_order_tracking_numbers"] = [(*key, v) for v in unique(detail.tracking_numbers)]
-    return OrderRows(customer_number, order_no, header[6], digest, header, children)
+    return OrderRows(
+        customer_number, order_no, header[6], digest, header, children, detail.unreadable_dates
+    )
 
 
 def _line_rows(key: tuple[str, str], detail: SalesOrderDetail, out: dict[str, list[Row]]) -> None:

@@ -100,6 +100,8 @@ class Counts:
     failed: int = 0
     rows: int = 0
     batches: int = 0  # batches written whole, one transaction each
+    # Dates stored as NULL because their text was in no form we know, by field (its column).
+    unreadable_dates: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -611,6 +613,7 @@ class AccountSync:
         touches = [i for i in items if isinstance(i, Touch)]
         failures = [i for i in items if isinstance(i, Failure)]
         observed_at = self.clock()
+        self._count_unreadable_dates(batch, counts)
         async with loader.connection(self.engine) as con:
             if batch:
                 try:
@@ -647,6 +650,21 @@ class AccountSync:
             log.warning("account %s order %s closed as gone: %d runs in a row found it gone "
                         "from the API; no longer retried",
                         self.account, order_no, self.options.gone_after_attempts)  # fmt: skip
+
+    def _count_unreadable_dates(self, batch: Sequence[OrderRows], counts: Counts) -> None:
+        """Count the dates read as NULL by field, for the run's summary; the first of each field
+        in a run is logged, with its text, and the others only counted."""
+        for order in batch:
+            for name, text in order.unreadable_dates:
+                seen = counts.unreadable_dates.get(name, 0)
+                if not seen:
+                    log.warning(
+                        "account %s order %s: %s %r is no date we can read; stored as NULL "
+                        "(the text stays in sales_orders.raw), and every such %s is counted in "
+                        "the run's unreadable_dates",
+                        self.account, order.sales_order_number, name, text[:40], name,
+                    )  # fmt: skip
+                counts.unreadable_dates[name] = seen + 1
 
     async def _load_one_by_one(
         self,

@@ -53,8 +53,10 @@ class FaultConfig:
     # Payload quirks of API reference §10, per order (the same order always gets the same ones).
     quirk_rate: float = 0.0  # share of orders showing each quirk in `quirks`
     quirks: frozenset[str] = field(default_factory=lambda: frozenset(QUIRKS))
-    # Data, not representation: this share of orders has a long unicode memo, in truth() too.
+    # Data, not representation: this share of orders has a long unicode memo, in truth() too,
+    # of about long_text_chars characters (past the syncer's 10,000 to test its truncation).
     long_text_rate: float = 0.0
+    long_text_chars: int = 4000
     # Paging gone wrong, on list answers (they ignore `only`): page 1 whatever page is asked
     # for (an API ignoring `page`); every page served twice (page n+1 answers as page n did);
     # the matches repeated without end, so that every page is full and the list never ends.
@@ -75,6 +77,8 @@ class FaultConfig:
             raise ValueError("rate_limit, rate_limit_burst and retry_after_seconds must be >= 0")
         if self.hang_seconds < 0 or self.slow_seconds < 0:
             raise ValueError("hang_seconds and slow_seconds must be >= 0")
+        if self.long_text_chars < 1:
+            raise ValueError("long_text_chars must be at least 1")
         if self.retry_after not in RETRY_AFTER_FORMS:
             raise ValueError(f"retry_after must be one of {', '.join(RETRY_AFTER_FORMS)}")
         unknown = set(self.quirks) - set(QUIRKS)
@@ -84,7 +88,9 @@ class FaultConfig:
     @functools.cached_property  # asked on every request; the config is frozen
     def active(self) -> bool:
         """Whether any fault can happen (a quiet simulator skips the fault machinery)."""
-        return self != FaultConfig(seed=self.seed, quirks=self.quirks, only=self.only)
+        return self != FaultConfig(
+            seed=self.seed, quirks=self.quirks, only=self.only, long_text_chars=self.long_text_chars
+        )
 
     @property
     def burst(self) -> int:

@@ -112,11 +112,16 @@ class FaultInjector:
         c = self.config
         return quirks.picks(self.seed, order_number, c.quirk_rate, c.quirks)
 
+    @property
+    def long_text(self) -> tuple[float, int]:
+        """What decides the long memos: part of the keys of the simulator's cached views."""
+        return self.config.long_text_rate, self.config.long_text_chars
+
     def long_memo(self, order_number: str) -> str | None:
         """The long unicode memo replacing this order's memo, if it is one of the chosen."""
-        rate = self.config.long_text_rate
+        rate, chars = self.long_text
         if rate > 0 and quirks.chance(self.seed, "long_text", order_number) < rate:
-            return quirks.long_memo(self.seed, order_number)
+            return quirks.long_memo(self.seed, order_number, chars)
         return None
 
     def list_page(self, page: int) -> int:

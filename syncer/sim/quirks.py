@@ -100,7 +100,7 @@ _FRAGMENTS = (
 
 
 def long_memo(seed: int, order_number: str, length: int = 4000) -> str:
-    """A memo of about `length` characters (well under the models' 10,000), fixed per order."""
+    """A memo of about `length` characters, fixed per order."""
     start = seed_int(seed, "memo", order_number) % len(_FRAGMENTS)
     parts: list[str] = [f"[{order_number}] "]
     size = len(parts[0])

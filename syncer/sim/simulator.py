@@ -79,7 +79,7 @@ class Simulator:
         }
         self._plan = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_plan)
         self._view = functools.lru_cache(maxsize=PLAN_CACHE_SIZE)(self._make_view)
-        self._details: OrderedDict[tuple[str, int, bool, float], bytes] = OrderedDict()
+        self._details: OrderedDict[tuple[str, int, bool, tuple[float, int]], bytes] = OrderedDict()
         # Detail responses served, by order number: lets tests count re-fetches.
         self.detail_hits: Counter[str] = Counter()
         # Test hook: order number -> (HTTP status, body) served instead of the real detail.
@@ -177,9 +177,11 @@ class Simulator:
 
     def view(self, s: OrderState) -> OrderView:
         # Keyed like the detail cache: the list row and then the detail show the same view.
-        return self._view(s.order_number, s.version, self.faults.config.long_text_rate)
+        return self._view(s.order_number, s.version, self.faults.long_text)
 
-    def _make_view(self, order_number: str, _version: int, _long_text: float) -> OrderView:
+    def _make_view(
+        self, order_number: str, _version: int, _long_text: tuple[float, int]
+    ) -> OrderView:
         s = self._by_number[order_number]
         v = build_view(s, self._books[s.customer], self._plan(order_number))
         memo = self.faults.long_memo(s.order_number)
@@ -188,8 +190,7 @@ class Simulator:
         return v
 
     def detail_bytes(self, s: OrderState, exclude_serial_tracking: bool) -> bytes:
-        long_text = self.faults.config.long_text_rate
-        key = (s.order_number, s.version, exclude_serial_tracking, long_text)
+        key = (s.order_number, s.version, exclude_serial_tracking, self.faults.long_text)
         body = self._details.get(key)
         if body is None:
             body = orjson.dumps(payloads.detail(self.view(s), exclude_serial_tracking))

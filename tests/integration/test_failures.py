@@ -22,6 +22,7 @@ from syncer.errors import DatabaseError
 from syncer.runner import sync_accounts
 from syncer.runtime import open_runtime
 from syncer.sim import SimConfig, Subscription
+from syncer.sync import AccountSync
 from tests.integration.answers import rows
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
@@ -62,12 +63,17 @@ async def test_an_unreadable_detail_is_recorded_retried_every_run_and_cleared_on
     assert second.counts.fetched == 1 and second.counts.failed == 1
     assert await rows(harness, f"SELECT attempts FROM {S}.sync_failures") == [(2,)]
 
-    del harness.sim.detail_overrides[bad]
-    harness.clock.advance(600)
-    third = await sync.run()
-    assert third.counts.loaded == 1 and third.counts.failed == 0
-    assert await rows(harness, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
-    await assert_matches_truth(harness.engine, harness.sim, customer)
+    await assert_recovers(harness, sync, bad)
+
+
+async def assert_recovers(h: SimHarness, sync: AccountSync, order: str) -> None:
+    """The API answers properly again: the next run loads the order and closes its failure."""
+    del h.sim.detail_overrides[order]
+    h.clock.advance(600)
+    result = await sync.run()
+    assert (result.counts.loaded, result.counts.failed) == (1, 0)
+    assert await rows(h, f"SELECT count(*) FROM {S}.sync_failures") == [(0,)]
+    await assert_matches_truth(h.engine, h.sim, sync.account)
 
 
 async def test_a_detail_that_keeps_failing_is_retried_then_recorded_and_4xx_is_not_retried(

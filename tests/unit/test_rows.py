@@ -25,7 +25,11 @@ LISTED = parse_list_row(
 )  # fmt: skip
 
 
+ORDER = {"SalesOrderNumber": "string", "Status": "Open"}  # what every usable detail has
+
+
 def rows_of(payload: dict[str, Any], listed: Any = LISTED) -> Any:
+    payload = {**ORDER, **payload}
     raw = json.dumps(payload).encode()
     return build_rows("1000012345", listed, parse_detail(payload), raw, FETCHED)
 
@@ -43,6 +47,9 @@ def test_seed_sample_detail_becomes_one_row_per_table_with_decimal_line_numbers_
     assert header["total"] == Decimal("0.131983966780355")
     assert header["billing_postal_code"] == "string"
     assert header["last_ship_date"] is None  # "string" is no date: NULL, the raw text stays in raw
+    assert out.unreadable_dates == (
+        ("last_ship_date", "string"), ("estimated_ship_date", "string"), ("shipped_date", "string")
+    )  # fmt: skip
     assert header["date_entered"] == datetime(2024, 3, 7, 19, 15, tzinfo=UTC)
     line = named("sales_order_lines", out.children["sales_order_lines"][0])
     assert line["line_number"] == 0  # 0.108… rounds to 0, as real clients do
@@ -102,8 +109,27 @@ def test_quirks_are_tolerated_null_arrays_float_integers_invoice_string_misspelt
     assert out.children["deliveries"] == []
     sched = named("sales_order_line_schedules", out.children["sales_order_line_schedules"][0])
     assert sched["estimated_ship_date"] is None and sched["seq"] == 1
+    assert out.unreadable_dates == ()  # "" is an empty date, not an unreadable one
     assert named("sales_order_lines", out.children["sales_order_lines"][0])["ordered"] == Decimal(5)
     assert named("sales_orders", out.header)["memo"] == payload["Memo"]  # unicode kept as is
+
+
+def test_text_over_the_limit_is_cut_to_it_with_a_marker_saying_how_much() -> None:
+    memo = "ab" * 6_000
+    out = rows_of(
+        {"Memo": memo, "SalesOrderLines": [{"LineNumber": 1, "ItemNumber": "i" * 10_001}]}
+    )
+    # The start that fits beside the longest marker the cut could need, then the marker.
+    stored = named("sales_orders", out.header)["memo"]
+    assert stored == memo[:9_970] + "…[truncated 2,030 characters]"
+    item = named("sales_order_lines", out.children["sales_order_lines"][0])["item_number"]
+    assert item == "i" * 9_970 + "…[truncated 31 characters]"
+    assert json.loads(named("sales_orders", out.header)["raw"])["Memo"] == memo
+    # an array of strings given as one comma-separated string: each string on its own
+    out = rows_of({"InvoiceNumbers": "1, " + "2" * 10_001})
+    assert [r[2] for r in out.children["sales_order_invoices"]] == [
+        "1", "2" * 9_970 + "…[truncated 31 characters]"
+    ]  # fmt: skip
 
 
 def test_invoice_numbers_as_a_single_string_become_rows() -> None:
@@ -148,7 +174,7 @@ def test_dates_in_every_documented_format_parse() -> None:
         ({"Deliveries": [{"DeliveryStatus": "C"}]}, "no DeliveryDocumentNumber"),
         ({"SalesOrderNumber": "other"}, "not 'string'"),
         ({"Memo": ["not", "text"]}, "Memo: expected text, got list"),
-        ({"Memo": "x" * 10_001}, "longer than"),
+        ({"SalesOrderNumber": "x" * 10_001}, "SalesOrderNumber: text longer than 10000"),
         ({"Total": "1e200000"}, "number too large"),
         ({"TaxAmount": 1e300}, "number too large"),
         ({"FreightAmount": "NaN"}, "finite"),
@@ -158,6 +184,49 @@ def test_bad_payloads_raise_a_readable_reason(payload: dict[str, Any], reason: s
     with pytest.raises(PayloadError) as exc:
         rows_of(payload)
     assert reason in str(exc.value)
+
+
+LISTED_WITH_LINES = parse_list_row({"OrderNumber": "string", "SalesOrderLines": [{}, {}]})
+LINE = {"LineNumber": 10, "Ordered": 1}
+
+
+@pytest.mark.parametrize(
+    ("payload", "reason"),
+    [
+        ({}, "has no SalesOrderNumber, no Status, no SalesOrderLines (the list shows 2)"),
+        ({"SalesOrderNumber": "string"}, "has no Status, no SalesOrderLines (the list shows 2)"),
+        ({"SalesOrderNumber": "string", "Status": " ", "SalesOrderLines": [LINE]}, "has no Status"),
+        ({"Status": "Open", "SalesOrderLines": [LINE]}, "has no SalesOrderNumber"),
+        ({"SalesOrderNumber": "string", "Status": "Open", "SalesOrderLines": None},
+         "has no SalesOrderLines (the list shows 2)"),
+        ({"SalesOrderNumber": "other", "Status": "Open"}, "is for order 'other', not 'string'"),
+    ],
+)  # fmt: skip
+def test_a_detail_that_is_not_a_usable_order_is_refused(
+    payload: dict[str, Any], reason: str
+) -> None:
+    with pytest.raises(PayloadError) as exc:
+        build_rows("1", LISTED_WITH_LINES, parse_detail(payload), b"{}", FETCHED)
+    assert str(exc.value) == f"not a usable order: the detail {reason}"
+
+
+@pytest.mark.parametrize(
+    ("listed", "payload"),
+    [
+        # null and missing arrays are empty arrays (§10): no deliveries, invoices or tracking
+        (LISTED_WITH_LINES, {"SalesOrderLines": [LINE], "Deliveries": None}),
+        (LISTED_WITH_LINES, {"SalesOrderLines": [LINE]}),
+        # an order the list shows without lines may come without them
+        (LISTED, {"SalesOrderLines": None}),
+        (LISTED, {}),
+    ],
+)
+def test_a_detail_with_its_number_status_and_listed_lines_is_usable(
+    listed: Any, payload: dict[str, Any]
+) -> None:
+    out = rows_of(payload, listed)
+    assert named("sales_orders", out.header)["status"] == "Open"
+    assert len(out.children["sales_order_lines"]) == len(payload.get("SalesOrderLines") or [])
 
 
 def test_a_detail_that_is_not_an_object_is_a_payload_error() -> None:

@@ -89,6 +89,9 @@ def test_faults_are_off_by_default_and_parse_from_the_cli_form() -> None:
     assert FaultConfig.parse("chaos").hang_rate == CHAOS["hang_rate"]
     assert FaultConfig.parse("quirks=all").quirks == set(QUIRKS)
     assert FaultConfig(rate_limit=10).burst == 10 and FaultConfig(rate_limit=0.5).burst == 1
+    long = FaultConfig.parse("long_text_rate=0.5,long_text_chars=12345")
+    assert (long.long_text_rate, long.long_text_chars) == (0.5, 12_345) and long.active
+    assert not FaultConfig(long_text_chars=50).active  # the length of memos none has
 
 
 @pytest.mark.parametrize(
@@ -99,6 +102,7 @@ def test_faults_are_off_by_default_and_parse_from_the_cli_form() -> None:
         ("rate_limit=fast", "not a number"),
         ("quirks=typos", "unknown quirks"),
         ("retry_after=later", "retry_after must be one of"),
+        ("long_text_chars=0", "long_text_chars must be at least 1"),
     ],
 )
 def test_a_bad_fault_spec_says_what_is_wrong(spec: str, says: str) -> None:
