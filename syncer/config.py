@@ -1,7 +1,8 @@
 """Settings: config/default.toml, then an optional config file, then SYNCER_* environment variables.
 
 Secrets are SecretStr, so they print as '**********' everywhere, and can come from a file
-(SYNCER_API_CLIENT_SECRET_FILE=/run/secrets/x) as container platforms deliver them.
+(SYNCER_API_CLIENT_SECRET_FILE=/run/secrets/x) as container platforms deliver them; so can the
+database URL (SYNCER_DATABASE_URL_FILE), whose password is masked wherever it is shown.
 """
 
 from __future__ import annotations
@@ -44,6 +45,9 @@ PRODUCTION_SCOPE = (
 )
 
 SECRET_FIELDS = ("api_client_secret", "api_subscription_key")
+# Settings that may come from a file named by SYNCER_<NAME>_FILE: the secrets, and the database
+# URL, which holds a password.
+FILE_FIELDS = (*SECRET_FIELDS, "database_url")
 
 
 # A ScanSource customer number: an account number of at most 10 characters, digits in every
@@ -251,9 +255,9 @@ def _check_toml(files: list[Path]) -> None:
 
 
 def _secrets_from_files() -> dict[str, str]:
-    """SYNCER_<SECRET>_FILE points at a file holding the secret (Docker/Kubernetes secrets)."""
+    """SYNCER_<NAME>_FILE points at a file holding the value (Docker/Kubernetes secrets)."""
     found: dict[str, str] = {}
-    for name in SECRET_FIELDS:
+    for name in FILE_FIELDS:
         path = os.environ.get(f"SYNCER_{name.upper()}_FILE")
         if path:
             try:

@@ -1,4 +1,4 @@
-"""Reading the Dockerfile and docker-compose.yml without a Docker engine."""
+"""Reading the Dockerfile without a Docker engine."""
 
 from __future__ import annotations
 
@@ -7,13 +7,9 @@ import re
 import shlex
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
-
-import yaml
 
 ROOT = Path(__file__).resolve().parent.parent
 DOCKERFILE = ROOT / "Dockerfile"
-COMPOSE = ROOT / "docker-compose.yml"
 
 
 @dataclass
@@ -62,29 +58,3 @@ def dockerfile_stages(path: Path = DOCKERFILE) -> list[Stage]:
         elif stages:
             stages[-1].instructions.append((keyword, args))
     return stages
-
-
-def compose() -> dict[str, Any]:
-    data = yaml.safe_load(COMPOSE.read_text())
-    assert isinstance(data, dict)
-    return data
-
-
-_VAR = re.compile(
-    r"\$\{(?P<name>[A-Za-z_][A-Za-z0-9_]*)(?::-(?P<default>(?:[^{}]|\{[^{}]*\})*))?\}"
-)
-
-
-def interpolate(value: str, env: dict[str, str] | None = None) -> str:
-    """Compose's ${VAR} / ${VAR:-default} (defaults may nest), with `env` as the shell."""
-    env = env or {}
-    previous = None
-    while previous != value:
-        previous = value
-
-        def one(m: re.Match[str]) -> str:
-            got = env.get(m["name"])
-            return got if got else (m["default"] or "")
-
-        value = _VAR.sub(one, value)
-    return value

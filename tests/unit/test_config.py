@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer.config import load_settings, mask
+from syncer.config import load_settings, mask, secret_values
 from syncer.errors import ConfigError
 
 
@@ -63,6 +63,26 @@ def test_secrets_come_from_files_and_are_masked(
     for secret_text in ("s3cr3t-value", "key-value-123", "dbpass"):
         assert secret_text not in shown
     assert "s3cr3t-value" not in repr(s)
+
+
+def test_the_database_url_comes_from_a_file_which_wins_over_the_variable(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    url_file = tmp_path / "database_url"
+    url_file.write_text("postgresql://wh:file-pass-4471@db:5432/warehouse\n")
+    monkeypatch.setenv("SYNCER_DATABASE_URL", "postgresql://wh:env-pass@other:5432/x")
+    monkeypatch.setenv("SYNCER_DATABASE_URL_FILE", str(url_file))
+    s = load_settings()
+    assert s.database_url == "postgresql://wh:file-pass-4471@db:5432/warehouse"
+    assert mask(s)["database_url"] == "postgresql://wh:***@db:5432/warehouse"
+    assert "file-pass-4471" in secret_values(s)  # redacted from the logs
+
+
+def test_an_unreadable_database_url_file_is_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_DATABASE_URL_FILE", "/nonexistent/database_url")
+    with pytest.raises(ConfigError, match="SYNCER_DATABASE_URL_FILE: cannot read") as exc:
+        load_settings()
+    assert len(str(exc.value).splitlines()) == 1
 
 
 def test_every_problem_is_one_readable_line_without_the_value(
