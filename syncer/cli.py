@@ -1,28 +1,33 @@
-"""The `syncer` command. The only place that configures logging and turns errors into exit codes."""
+"""The `syncer` command: its subcommands and what they print. Shared plumbing (settings, logging,
+errors as exit codes) is in `syncer.cli_common`, the `db` and `api` subcommands in their modules."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import os
 import time
-from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from syncer import __version__
 from syncer.cli_api import api_app
-from syncer.config import Settings, load_settings, mask, secret_values
-from syncer.errors import SyncerError
+from syncer.cli_common import (
+    ConfigOption,
+    err,
+    fail,
+    out,
+    redactor,
+    run_async,
+    settings_for,
+    setup_logging,
+)
+from syncer.cli_db import db_app
+from syncer.config import Settings, mask
 from syncer.redact import Redactor
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Keep a PostgreSQL warehouse in step with the ScanSource Sales Order API.",
@@ -30,72 +35,10 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(api_app, name="api")
-
-out = Console(soft_wrap=True)  # a long line stays one line when piped
-err = Console(stderr=True, soft_wrap=True)
-
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML config file (else SYNCER_CONFIG_FILE).")
-]
-
-
-def _setup_logging(settings: Settings | None = None) -> None:
-    """Before settings are read: from the environment, leniently; then from the settings, with
-    their secrets to redact. Our own logs at log_level; libraries only warn. Every line passes
-    through the process's Redactor, which also learns each bearer token as it is minted."""
-    from syncer.logs import setup_logging
-
-    redactor = _redactor()
-    if settings is None:
-        level = os.environ.get("SYNCER_LOG_LEVEL", "INFO").upper()
-        fmt = os.environ.get("SYNCER_LOG_FORMAT", "auto").lower()
-        setup_logging(
-            level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
-            fmt="json" if fmt == "json" else "console" if fmt == "console" else "auto",
-            redactor=redactor,
-        )
-        return
-    for secret in secret_values(settings):
-        redactor.add(secret)
-    setup_logging(level=settings.log_level, fmt=settings.log_format, redactor=redactor)
-
-
-@functools.cache
-def _redactor() -> Redactor:
-    """The process's one Redactor, made on first use: the log handlers mask with it, and it
-    learns every secret from the settings and every token as it is minted."""
-    return Redactor()
-
-
-def _fail(message: object, code: int) -> typer.Exit:
-    # soft_wrap: one problem stays one line, however narrow the terminal (or none at all).
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; a SyncerError becomes one readable line and exit code 1."""
-    try:
-        return asyncio.run(coro)
-    except SyncerError as exc:
-        coro.close()
-        raise _fail(exc, 1) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    try:
-        settings = load_settings(config, **overrides)
-    except SyncerError as exc:
-        raise _fail(exc, 2) from None
-    _setup_logging(settings)
-    return settings
 
 
 @app.callback()
@@ -107,7 +50,7 @@ def main_options(
     if verbose:
         # Through the environment, so that `config show` reports the level in effect.
         os.environ["SYNCER_LOG_LEVEL"] = "DEBUG"
-    _setup_logging()
+    setup_logging()
 
 
 @app.command()
@@ -130,17 +73,17 @@ def demo(
     """Simulator + Postgres (SYNCER_DATABASE_URL or embedded) + migrations + one full sync."""
     from syncer.demo import run_demo
 
-    settings = _settings(config)
+    settings = settings_for(config)
     data_dir = data_dir or settings.embedded_db_dir
     where = settings.database_url or f"an embedded Postgres in {data_dir}"
     out.print(f"Simulating {orders} orders × 3 accounts; loading into {where} …")
-    report = _run(
+    report = run_async(
         run_demo(
             orders_per_account=orders,
             database_url=settings.database_url,
             embedded_dir=data_dir,
             seed=seed,
-            redactor=_redactor(),
+            redactor=redactor(),
         )
     )
     runs = Table(title="Sync runs")
@@ -184,9 +127,9 @@ def sync(
 ) -> None:
     """Sync every configured account once (`syncer run` is the scheduled service)."""
     if not once:
-        raise _fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
-    settings = _settings(config)
-    results = _run(_sync_once(settings, account or [], _redactor()))
+        raise fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
+    settings = settings_for(config)
+    results = run_async(_sync_once(settings, account or [], redactor()))
     _report(results)
 
 
@@ -249,8 +192,9 @@ def backfill(
     start, end = _day(from_, "--from"), _day(to, "--to")
     if start > end:
         raise typer.BadParameter("--from is after --to", param_hint="--from")
-    settings = _settings(config)
-    results = _run(_backfill(settings, account or [], (start, end), force, chunk_days, _redactor()))
+    settings = settings_for(config)
+    window = (start, end)
+    results = run_async(_backfill(settings, account or [], window, force, chunk_days, redactor()))
     _report(results)
 
 
@@ -300,8 +244,8 @@ def run(config: ConfigOption = None) -> None:
     /metrics, until SIGTERM or SIGINT (then stops within shutdown_grace_seconds, exit 0)."""
     from syncer.service import run_service
 
-    settings = _settings(config)
-    _run(run_service(settings, _redactor()))
+    settings = settings_for(config)
+    run_async(run_service(settings, redactor()))
 
 
 @app.command()
@@ -316,21 +260,21 @@ def health(
     import urllib.request
 
     if url is None:
-        settings = _settings(config)
+        settings = settings_for(config)
         if settings.health_port == 0:
-            raise _fail("health_port is 0 (a free port picked at start): give --url", 2)
+            raise fail("health_port is 0 (a free port picked at start): give --url", 2)
         host = settings.health_host
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a wildcard bind is probed on loopback)
             host = "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         url = f"http://{host}:{settings.health_port}/healthz"
     if not url.startswith(("http://", "https://")):
-        raise _fail(f"not an HTTP URL: {url}", 2)
+        raise fail(f"not an HTTP URL: {url}", 2)
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (scheme checked above)
             status = resp.status
     except (urllib.error.URLError, OSError) as exc:
-        raise _fail(f"{url}: {getattr(exc, 'reason', exc)}", 1) from None
+        raise fail(f"{url}: {getattr(exc, 'reason', exc)}", 1) from None
     out.print(f"{url}: {status}")
 
 
@@ -384,82 +328,7 @@ def sim(
     )
     if faults.active:
         out.print(f"faults: {faults}", highlight=False, soft_wrap=True)
-    _run(serve_forever(simulator, host, port))
-
-
-@db_app.command("upgrade")
-def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
-    config: ConfigOption = None,
-) -> None:
-    """Apply migrations up to REVISION (default: head)."""
-    settings = _settings(config)
-    _run(_db(settings, "upgrade", revision))
-    out.print(f"database upgraded to {revision}")
-
-
-@db_app.command("downgrade")
-def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
-    config: ConfigOption = None,
-) -> None:
-    """Revert migrations down to REVISION."""
-    settings = _settings(config)
-    _run(_db(settings, "downgrade", revision))
-    out.print(f"database downgraded to {revision}")
-
-
-@db_app.command("grant-readonly")
-def db_grant_readonly(
-    role: Annotated[str, typer.Argument(help="Role to create (NOLOGIN) or make read-only.")],
-    config: ConfigOption = None,
-) -> None:
-    """Let ROLE read every table and view of the warehouse (also future ones), and write nothing."""
-    from syncer.grants import grant_readonly_for
-
-    report = _run(grant_readonly_for(_settings(config), role))
-    out.print(report.describe(), highlight=False, soft_wrap=True)
-
-
-@db_app.command("current")
-def db_current(config: ConfigOption = None) -> None:
-    """Print the database's migration revision and the code's head."""
-    settings = _settings(config)
-    out.print(_run(_db(settings, "current", "")))
-
-
-async def _db(settings: Settings, action: str, revision: str) -> str:
-    from syncer import db
-    from syncer.runtime import database_url
-
-    async with database_url(settings) as url:
-        engine = db.create_engine(url, pool_size=1)
-        try:
-            await _reachable(engine)
-            if action == "upgrade":
-                await db.upgrade(engine, revision)
-            elif action == "downgrade":
-                await db.downgrade(engine, revision)
-            else:
-                current = await db.current_revision(engine)
-                return f"database: {current or 'none'}  head: {db.head_revision()}"
-        finally:
-            await engine.dispose()
-    return ""
-
-
-async def _reachable(engine: Any) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    from syncer.db import describe_db_error
-    from syncer.errors import DatabaseError
-
-    try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (OSError, DBAPIError) as exc:
-        raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from None
+    run_async(serve_forever(simulator, host, port))
 
 
 @app.command()
@@ -470,7 +339,7 @@ def status(
     """Per account: last run and outcome, lag since the last success, rows, open failures."""
     from syncer.status import collect_for, render
 
-    report = _run(collect_for(_settings(config)))
+    report = run_async(collect_for(settings_for(config)))
     if as_json:
         typer.echo(json.dumps(report.as_json()))
     else:
@@ -481,7 +350,7 @@ def status(
 @config_app.command("show")
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets masked."""
-    out.print_json(json.dumps(mask(_settings(config))))
+    out.print_json(json.dumps(mask(settings_for(config))))
 
 
 def main() -> None:
