@@ -27,6 +27,7 @@ from syncer.cli_common import (
 )
 from syncer.cli_db import db_app
 from syncer.config import Settings, mask
+from syncer.errors import ConfigError
 from syncer.redact import Redactor
 
 app = typer.Typer(
@@ -155,8 +156,9 @@ async def _sync_once(
     from syncer.runtime import open_runtime
 
     async with open_runtime(settings, redactor=redactor) as rt:
+        numbers = select_accounts(rt, only)
         await db.check_ready(rt.engine)
-        return await sync_accounts(rt, select_accounts(rt, only))
+        return await sync_accounts(rt, numbers)
 
 
 def _day(value: str, option: str) -> date:
@@ -214,8 +216,8 @@ async def _backfill(
     from syncer.sync import RunResult
 
     async with open_runtime(settings, redactor=redactor) as rt:
-        await db.check_ready(rt.engine)
         numbers = select_accounts(rt, only)
+        await db.check_ready(rt.engine)
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
         ) as bar:
@@ -280,11 +282,11 @@ def health(
 
 @app.command()
 def sim(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    orders: Annotated[int, typer.Option(help="Orders per account.")] = 1000,
+    orders: Annotated[int, typer.Option(min=0, help="Orders per account.")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed.")] = 42,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per API call.")] = 0.0,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Added latency per API call.")] = 0.0,
     events_per_hour: Annotated[
         float, typer.Option(min=0, help="Random order events (ship, hold, cancel, ...) per hour.")
     ] = 0.0,
@@ -301,7 +303,7 @@ def sim(
     ] = None,
 ) -> None:
     """Serve the ScanSource simulator standalone."""
-    from syncer.sim import FaultConfig, SimConfig, Simulator, serve_forever
+    from syncer.sim import FaultConfig, SimConfig, Simulator
 
     try:
         faults = FaultConfig.parse(fault or [])
@@ -328,7 +330,17 @@ def sim(
     )
     if faults.active:
         out.print(f"faults: {faults}", highlight=False, soft_wrap=True)
-    run_async(serve_forever(simulator, host, port))
+    run_async(_serve(simulator, host, port))
+
+
+async def _serve(simulator: Any, host: str, port: int) -> None:
+    from syncer.sim import serve_forever
+
+    try:
+        await serve_forever(simulator, host, port)
+    except OSError as exc:  # binding: the address is taken, or not this machine's
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
 @app.command()

@@ -1,6 +1,6 @@
 """Running one `syncer api` call: which API (the configured one, or a simulator in this
 process), a client for it, the answer printed as JSON, and errors as one line and an exit code
-(1 for what the API or the network said, 2 for bad arguments or input).
+(1 for what the API or the network said, 2 for bad arguments, input or configuration).
 """
 
 from __future__ import annotations
@@ -147,7 +147,7 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run(coro)
     except typer.Exit:
         raise
-    except UsageError as exc:
+    except (UsageError, ConfigError) as exc:
         raise fail(str(exc), 2) from None
     except ValidationError as exc:  # a request model built from arguments or a file
         from syncer.models import describe_validation

@@ -14,7 +14,7 @@ import typer
 from rich.console import Console
 
 from syncer.config import Settings, load_settings, secret_values
-from syncer.errors import SyncerError
+from syncer.errors import ConfigError, SyncerError
 from syncer.redact import Redactor
 
 T = TypeVar("T")
@@ -61,9 +61,13 @@ def fail(message: object, code: int) -> typer.Exit:
 
 
 def run_async(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; a SyncerError becomes one readable line and exit code 1."""
+    """Run a coroutine; a SyncerError becomes one readable line and an exit code: 2 for a
+    ConfigError, 1 for any other."""
     try:
         return asyncio.run(coro)
+    except ConfigError as exc:
+        coro.close()
+        raise fail(exc, 2) from None
     except SyncerError as exc:
         coro.close()
         raise fail(exc, 1) from None

@@ -57,7 +57,7 @@ async def run_demo(
             accounts=[Account(customer_number=n) for n in sub.customer_numbers],
             api_rate_burst=100,
         )
-        async with open_runtime(settings, redactor=redactor) as rt:
+        async with open_runtime(settings, redactor=redactor, embedded_db=True) as rt:
             await db.upgrade(rt.engine)
             started = time.perf_counter()
             results = await asyncio.gather(

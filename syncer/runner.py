@@ -6,7 +6,7 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
-from syncer.errors import SyncerError
+from syncer.errors import ConfigError, SyncerError
 from syncer.runtime import Runtime
 from syncer.sync import Progress, RunResult, Window
 
@@ -61,5 +61,5 @@ def select_accounts(rt: Runtime, only: list[str]) -> list[str]:
     numbers = [a.customer_number for a in rt.settings.accounts]
     unknown = sorted(set(only) - set(numbers))
     if unknown:
-        raise SyncerError(f"not a configured account: {', '.join(unknown)}")
+        raise ConfigError(f"not a configured account: {', '.join(unknown)}")
     return [n for n in numbers if n in only] if only else numbers

@@ -83,11 +83,15 @@ def credentials_for(settings: Settings, account: Account) -> Credentials:
 
 
 @contextlib.asynccontextmanager
-async def database_url(settings: Settings) -> AsyncIterator[str]:
-    """The configured database, or an embedded Postgres kept in settings.embedded_db_dir."""
+async def database_url(settings: Settings, *, embedded: bool = False) -> AsyncIterator[str]:
+    """The configured database. With none configured: with `embedded` (`syncer demo`), a
+    Postgres of our own kept in settings.embedded_db_dir; otherwise a ConfigError, since a
+    command quietly creating a database of its own would hide the missing setting."""
     if settings.database_url:
         yield settings.database_url
         return
+    if not embedded:
+        raise ConfigError("no database configured (set SYNCER_DATABASE_URL)")
     with embedded_postgres(Path(settings.embedded_db_dir)) as url:
         yield url
 
@@ -118,11 +122,16 @@ def pool_overflow(settings: Settings) -> int:
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, need_accounts: bool = True, redactor: Redactor | None = None
+    settings: Settings,
+    *,
+    need_accounts: bool = True,
+    redactor: Redactor | None = None,
+    embedded_db: bool = False,
 ) -> AsyncIterator[Runtime]:
     """`redactor`: the one the process's log handler masks with (cli installs it); the runtime
     registers every secret of the settings in it (the database password too), the transports
-    every token they mint. The runs mask what they store with it."""
+    every token they mint. The runs mask what they store with it. `embedded_db`: see
+    `database_url`."""
     if need_accounts and not settings.accounts:
         raise ConfigError("no accounts configured (set SYNCER_ACCOUNTS=<customer number>,...)")
     # Validate every account's credentials before opening anything.
@@ -135,7 +144,7 @@ async def open_runtime(
     keys = {c.subscription_key.get_secret_value() for c in creds.values()}
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())
-        url = await stack.enter_async_context(database_url(settings))
+        url = await stack.enter_async_context(database_url(settings, embedded=embedded_db))
         engine = create_engine(url, pool_size=settings.db_pool_size,
                                max_overflow=pool_overflow(settings))  # fmt: skip
         stack.push_async_callback(engine.dispose)

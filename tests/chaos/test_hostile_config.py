@@ -35,11 +35,13 @@ async def written(h: SimHarness) -> int:
 
 
 CASES: list[tuple[str, dict[str, str | None], int, str]] = [
-    ("no accounts", {"SYNCER_ACCOUNTS": ""}, 1, "no accounts configured"),
+    ("no accounts", {"SYNCER_ACCOUNTS": ""}, 2, "no accounts configured"),
     ("an invalid setting", {"SYNCER_SYNC_PAGE_SIZE": "5000"}, 2, "sync_page_size"),
     ("an unknown setting", {"SYNCER_SYNC_PAGE_SIZ": None, "SYNCER_CONFIG_FILE": "@bad.toml"}, 2,
      "sync_page_siz"),
-    ("a missing secret", {"SYNCER_API_CLIENT_SECRET": ""}, 1, "no client_secret"),
+    ("a missing secret", {"SYNCER_API_CLIENT_SECRET": ""}, 2, "no client_secret"),
+    ("a misspelt variable", {"SYNCER_API_CLIENT_SECRT": "x"}, 2,
+     "unknown setting SYNCER_API_CLIENT_SECRT (did you mean SYNCER_API_CLIENT_SECRET?)"),
     ("a wrong secret", {"SYNCER_API_CLIENT_SECRET": "not-the-secret"}, 1,
      "token endpoint refused the client credentials"),
     ("a wrong subscription key", {"SYNCER_API_SUBSCRIPTION_KEY": "nope"}, 1,
