@@ -13,7 +13,7 @@ from typing import Annotated, Any
 import typer
 from rich.table import Table
 
-from syncer import __version__
+from syncer import __version__, exit_codes
 from syncer.cli_api import api_app
 from syncer.cli_common import (
     ConfigOption,
@@ -117,7 +117,7 @@ def demo(
         raise typer.Exit(1)
 
 
-@app.command()
+@app.command(epilog=exit_codes.RUNS)
 def sync(
     ctx: typer.Context,
     once: Annotated[
@@ -126,7 +126,8 @@ def sync(
     account: Annotated[list[str] | None, typer.Option(help="Only these customer numbers.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Sync every configured account once (`syncer run` is the scheduled service)."""
+    """Sync every configured account once (`syncer run` is the scheduled service). Prints each
+    account's run as one line of JSON."""
     if not once:
         raise fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
     settings = settings_for(config)
@@ -135,17 +136,19 @@ def sync(
 
 
 def _report(results: list[dict[str, Any]]) -> None:
-    """Each run as JSON on stdout; each failure also as one line on stderr; exit 1 if any."""
+    """Each run as one line of JSON on stdout (NDJSON); each failure or skip also as a line on
+    stderr; the exit code says whether any run failed or any account was skipped."""
     for r in results:
-        out.print_json(json.dumps(r))
-    failed = [r for r in results if r["outcome"] == "failed"]
-    for r in failed:
-        message = str(r.get("error") or "failed")
-        if not message.startswith("account "):
-            message = f"account {r['account']}: {message}"
-        err.print(f"[red]error:[/red] {message}", highlight=False)
-    if failed:
-        raise typer.Exit(1)
+        typer.echo(json.dumps(r, separators=(",", ":")))
+    for r in results:
+        if r["outcome"] == "skipped":
+            err.print(f"warning: account {r['account']}: skipped, another instance is syncing it")
+        elif r["outcome"] != "succeeded":
+            message = str(r.get("error") or r["outcome"])
+            if not message.startswith("account "):
+                message = f"account {r['account']}: {message}"
+            err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(exit_codes.for_runs(r["outcome"] for r in results))
 
 
 async def _sync_once(
@@ -170,7 +173,7 @@ def _day(value: str, option: str) -> date:
         ) from None
 
 
-@app.command()
+@app.command(epilog=exit_codes.RUNS)
 def backfill(
     from_: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD), last-change date.")],
     to: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.")],
@@ -190,7 +193,7 @@ def backfill(
     config: ConfigOption = None,
 ) -> None:
     """Re-sync the orders changed in a date range. Safe to interrupt and run again: what was
-    committed stays, and a re-run skips it."""
+    committed stays, and a re-run skips it. Prints each account's run as one line of JSON."""
     start, end = _day(from_, "--from"), _day(to, "--to")
     if start > end:
         raise typer.BadParameter("--from is after --to", param_hint="--from")
@@ -343,20 +346,28 @@ async def _serve(simulator: Any, host: str, port: int) -> None:
         raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
-@app.command()
+@app.command(epilog=exit_codes.STATUS)
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (one line), for scripts.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Per account: last run and outcome, lag since the last success, rows, open failures."""
+    """Per account: last run and outcome, lag since the last success, rows, open failures; and
+    whether each configured account is failing or stale, as /readyz judges it."""
     from syncer.status import collect_for, render
 
     report = run_async(collect_for(settings_for(config)))
     if as_json:
-        typer.echo(json.dumps(report.as_json()))
+        typer.echo(json.dumps(report.as_json(), separators=(",", ":")))
     else:
         for table in render(report):
             out.print(table)
+    for problem in report.failing:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+    for problem in report.stale:
+        err.print(f"warning: {problem}", highlight=False)
+    raise typer.Exit(exit_codes.for_status(report.failing, report.stale))
 
 
 @config_app.command("show")

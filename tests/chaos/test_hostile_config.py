@@ -3,27 +3,16 @@ and writes nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from typing import Any
 
 import pytest
 
 from syncer import schema
+from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env
 
 S = schema.SCHEMA
-
-
-async def syncer(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "syncer", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def written(h: SimHarness) -> int:
