@@ -34,7 +34,9 @@ app = typer.Typer(
     help="Keep a PostgreSQL warehouse in step with the ScanSource Sales Order API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
+    # Inherited by every subcommand's context, so -h works everywhere.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
@@ -42,10 +44,22 @@ app.add_typer(config_app, name="config")
 app.add_typer(api_app, name="api")
 
 
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(__version__)
+        raise typer.Exit()
+
+
 @app.callback()
 def main_options(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging (SYNCER_LOG_LEVEL=DEBUG).")
+    ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
     ] = False,
 ) -> None:
     if verbose:
@@ -66,7 +80,10 @@ def demo(
     orders: Annotated[int, typer.Option(help="Simulated orders per account (3 accounts).")] = 1000,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where the embedded Postgres keeps its data [default: embedded_db_dir]."),
+        typer.Option(
+            help="Where the embedded Postgres keeps its data.",
+            show_default="the embedded_db_dir setting",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
     config: ConfigOption = None,
