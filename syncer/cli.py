@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.table import Table
 
 from syncer import __version__, exit_codes
 from syncer.cli_api import api_app
@@ -89,7 +88,7 @@ def demo(
     config: ConfigOption = None,
 ) -> None:
     """Simulator + Postgres (SYNCER_DATABASE_URL or embedded) + migrations + one full sync."""
-    from syncer.demo import run_demo
+    from syncer.demo import render_demo, run_demo
 
     settings = settings_for(config)
     data_dir = data_dir or settings.embedded_db_dir
@@ -104,32 +103,8 @@ def demo(
             redactor=redactor(),
         )
     )
-    runs = Table(title="Sync runs")
-    for col in ("account", "outcome", "listed", "fetched", "loaded", "failed", "rows", "seconds"):
-        runs.add_column(col, justify="left" if col in ("account", "outcome") else "right")
-    for r in report.results:
-        c = r.counts
-        runs.add_row(r.account, r.outcome, *(str(v) for v in (c.listed, c.fetched, c.loaded,
-                     c.failed, c.rows)), f"{r.seconds:.2f}")  # fmt: skip
-    out.print(runs)
-    tables = Table(title=f"Warehouse: {report.database}")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, n in report.table_rows.items():
-        tables.add_row(name, f"{n:,}")
-    out.print(tables)
-    orders_loaded = report.table_rows.get("sales_orders", 0)
-    total_rows = sum(report.table_rows.values())
-    out.print(
-        f"Synced {orders_loaded:,} orders ({total_rows:,} rows) in {report.seconds:.1f} s "
-        f"({orders_loaded / max(report.seconds, 1e-9):,.0f} orders/s)."
-    )
-    bo = Table(title="Open backorders by currency (a BI query on the warehouse)")
-    for col in ("currency", "orders", "units", "value"):
-        bo.add_column(col, justify="left" if col == "currency" else "right")
-    for cur, n, units, value in report.backorders:
-        bo.add_row(str(cur), f"{n:,}", f"{units:,.0f}", f"{value:,.2f}")
-    out.print(bo)
+    for part in render_demo(report):
+        out.print(part)
     if any(r.outcome != "succeeded" for r in report.results):
         raise typer.Exit(1)
 
@@ -176,7 +151,7 @@ async def _sync_once(
     from syncer.runtime import open_runtime
 
     async with open_runtime(settings, redactor=redactor) as rt:
-        numbers = select_accounts(rt, only)
+        numbers = select_accounts(settings, only)
         await db.check_ready(rt.engine)
         return await sync_accounts(rt, numbers)
 
@@ -236,7 +211,7 @@ async def _backfill(
     from syncer.sync import RunResult
 
     async with open_runtime(settings, redactor=redactor) as rt:
-        numbers = select_accounts(rt, only)
+        numbers = select_accounts(settings, only)
         await db.check_ready(rt.engine)
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
@@ -385,6 +360,27 @@ def status(
     for problem in report.stale:
         err.print(f"warning: {problem}", highlight=False)
     raise typer.Exit(exit_codes.for_status(report.failing, report.stale))
+
+
+@app.command(epilog=exit_codes.CHECK)
+def check(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (one line), for scripts.")
+    ] = False,
+    account: Annotated[list[str] | None, typer.Option(help="Only these customer numbers.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check, in one go and writing nothing, that a sync could run now: the configuration,
+    the database (reachable, migrated), and per account a token, one list call of page size 1
+    and its key's rate limit (no 429, no pause). The first thing to run with real credentials."""
+    from syncer.check import render, run_checks
+
+    report = run_async(run_checks(settings_for(config), account or [], redactor()))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), separators=(",", ":")))
+    else:
+        out.print(render(report))
+    raise typer.Exit(report.exit_code)
 
 
 @config_app.command("show")

@@ -6,7 +6,7 @@ it here."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -156,32 +156,43 @@ async def open_runtime(
         )
         stack.push_async_callback(session.close)
         runtime = Runtime(settings, engine, session, redactor)
-        limiters: dict[str, RateLimiter] = {}
-        shared: dict[Credentials, ScanSourceClient] = {}
-        for number, cred in creds.items():
-            # The quota belongs to the subscription key: every client of a key, whatever its
-            # client id, takes its turn at the same limiter.
-            key = cred.subscription_key.get_secret_value()
-            if key not in limiters:
-                limiters[key] = RateLimiter(limits_from(settings))
-            # Accounts sharing credentials share one client: one token, one set of stats.
-            if cred not in shared:
-                transport = Transport(
-                    session,
-                    base_url=settings.api_base_url,
-                    token_url=settings.api_token_url,
-                    scope=settings.api_scope,
-                    credentials=cred,
-                    timeout_seconds=settings.api_timeout_seconds,
-                    max_attempts=settings.api_max_attempts,
-                    max_throttled=settings.api_max_throttled,
-                    backoff_base=settings.api_backoff_base_seconds,
-                    backoff_cap=settings.api_backoff_cap_seconds,
-                    token_leeway_seconds=settings.api_token_leeway_seconds,
-                    limiter=limiters[key],
-                    redactor=redactor,
-                )
-                shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
-            runtime.clients[number] = shared[cred]
-        runtime.limiters = list(limiters.values())
+        runtime.clients, runtime.limiters = api_clients(settings, session, creds, redactor)
         yield runtime
+
+
+def api_clients(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    creds: Mapping[str, Credentials],
+    redactor: Redactor,
+) -> tuple[dict[str, ScanSourceClient], list[RateLimiter]]:
+    """A client for each account (by customer number), and the limiters, one per key."""
+    clients: dict[str, ScanSourceClient] = {}
+    limiters: dict[str, RateLimiter] = {}
+    shared: dict[Credentials, ScanSourceClient] = {}
+    for number, cred in creds.items():
+        # The quota belongs to the subscription key: every client of a key, whatever its
+        # client id, takes its turn at the same limiter.
+        key = cred.subscription_key.get_secret_value()
+        if key not in limiters:
+            limiters[key] = RateLimiter(limits_from(settings))
+        # Accounts sharing credentials share one client: one token, one set of stats.
+        if cred not in shared:
+            transport = Transport(
+                session,
+                base_url=settings.api_base_url,
+                token_url=settings.api_token_url,
+                scope=settings.api_scope,
+                credentials=cred,
+                timeout_seconds=settings.api_timeout_seconds,
+                max_attempts=settings.api_max_attempts,
+                max_throttled=settings.api_max_throttled,
+                backoff_base=settings.api_backoff_base_seconds,
+                backoff_cap=settings.api_backoff_cap_seconds,
+                token_leeway_seconds=settings.api_token_leeway_seconds,
+                limiter=limiters[key],
+                redactor=redactor,
+            )
+            shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
+        clients[number] = shared[cred]
+    return clients, list(limiters.values())

@@ -102,7 +102,7 @@ def test_missing_credentials_are_one_readable_line() -> None:
 EVERY_COMMAND_READING_SETTINGS = [
     ("sync", "--once"), ("backfill", "--from", "2026-01-01", "--to", "2026-01-02"), ("status",),
     ("run",), ("health",), ("db", "current"), ("db", "upgrade"), ("db", "grant-readonly", "bi"),
-    ("config", "show"), ("api", "list"), ("demo", "--orders", "1"),
+    ("config", "show"), ("api", "list"), ("demo", "--orders", "1"), ("check",),
 ]  # fmt: skip
 
 

@@ -40,7 +40,7 @@ def words(text: str) -> set[str]:
 
 
 def test_every_command_is_walked() -> None:
-    assert {p for p in PATHS if len(p) == 1} >= {("sync",), ("status",), ("db",)}
+    assert {p for p in PATHS if len(p) == 1} >= {("sync",), ("status",), ("check",), ("db",)}
     assert ("db", "upgrade") in PATHS and ("api", "list") in PATHS
 
 
@@ -77,7 +77,12 @@ def test_demo_help_shows_where_its_data_goes_by_default() -> None:
 
 @pytest.mark.parametrize(
     ("path", "codes"),
-    [(("sync",), "0 1 2 3"), (("backfill",), "0 1 2 3"), (("status",), "0 1 2 4")],
+    [
+        (("sync",), "0 1 2 3"),
+        (("backfill",), "0 1 2 3"),
+        (("status",), "0 1 2 4"),
+        (("check",), "0 1 2"),
+    ],
 )
 def test_commands_for_scripts_list_their_exit_codes_in_help(
     path: tuple[str, ...], codes: str
@@ -98,7 +103,7 @@ def test_no_arguments_show_the_commands() -> None:
     done = runner.invoke(app, [], env=WIDE, prog_name="syncer")
     assert done.exit_code == 2  # a usage error, as click makes it
     assert "Usage: syncer [OPTIONS] COMMAND" in done.output
-    assert all(f" {name} " in done.output for name in ("sync", "status", "db"))
+    assert all(f" {name} " in done.output for name in ("sync", "status", "check", "db"))
     assert "--install-completion" in done.output and "--show-completion" in done.output
 
 
