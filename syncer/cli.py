@@ -27,6 +27,7 @@ from syncer.cli_common import (
 from syncer.cli_db import db_app
 from syncer.config import Settings, mask
 from syncer.errors import ConfigError
+from syncer.exit_codes import ExitCode
 from syncer.redact import Redactor
 
 app = typer.Typer(
@@ -73,7 +74,7 @@ def version() -> None:
     out.print(__version__)
 
 
-@app.command()
+@app.command(epilog=exit_codes.DEMO)
 def demo(
     ctx: typer.Context,
     orders: Annotated[int, typer.Option(help="Simulated orders per account (3 accounts).")] = 1000,
@@ -106,7 +107,7 @@ def demo(
     for part in render_demo(report):
         out.print(part)
     if any(r.outcome != "succeeded" for r in report.results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
 @app.command(epilog=exit_codes.RUNS)
@@ -121,7 +122,8 @@ def sync(
     """Sync every configured account once (`syncer run` is the scheduled service). Prints each
     account's run as one line of JSON."""
     if not once:
-        raise fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
+        usage = "use `syncer sync --once` for a single run, or `syncer run` for the service"
+        raise fail(usage, ExitCode.CONFIG)
     settings = settings_for(config)
     results = run_async(_sync_once(settings, account or [], redactor()))
     _report(results)
@@ -235,7 +237,7 @@ async def _backfill(
             )  # fmt: skip
 
 
-@app.command()
+@app.command(epilog=exit_codes.SERVICE)
 def run(config: ConfigOption = None) -> None:
     """The service: syncs every account on its schedule and serves /healthz, /readyz and
     /metrics, until SIGTERM or SIGINT (then stops within shutdown_grace_seconds, exit 0)."""
@@ -245,7 +247,7 @@ def run(config: ConfigOption = None) -> None:
     run_async(run_service(settings, redactor()))
 
 
-@app.command()
+@app.command(epilog=exit_codes.HEALTH)
 def health(
     url: Annotated[
         str | None, typer.Option(help="URL to probe (default: the configured health endpoint).")
@@ -259,23 +261,24 @@ def health(
     if url is None:
         settings = settings_for(config)
         if settings.health_port == 0:
-            raise fail("health_port is 0 (a free port picked at start): give --url", 2)
+            usage = "health_port is 0 (a free port picked at start): give --url"
+            raise fail(usage, ExitCode.CONFIG)
         host = settings.health_host
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a wildcard bind is probed on loopback)
             host = "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         url = f"http://{host}:{settings.health_port}/healthz"
     if not url.startswith(("http://", "https://")):
-        raise fail(f"not an HTTP URL: {url}", 2)
+        raise fail(f"not an HTTP URL: {url}", ExitCode.CONFIG)
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (scheme checked above)
             status = resp.status
     except (urllib.error.URLError, OSError) as exc:
-        raise fail(f"{url}: {getattr(exc, 'reason', exc)}", 1) from None
+        raise fail(f"{url}: {getattr(exc, 'reason', exc)}", ExitCode.FAILED) from None
     out.print(f"{url}: {status}")
 
 
-@app.command()
+@app.command(epilog=exit_codes.SIMULATOR)
 def sim(
     port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
@@ -304,7 +307,7 @@ def sim(
         faults = FaultConfig.parse(fault or [])
     except ValueError as exc:
         err.print(f"error: --fault: {exc}", highlight=False, markup=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.CONFIG) from None
     simulator = Simulator(
         SimConfig(
             seed=seed,
@@ -383,7 +386,7 @@ def check(
     raise typer.Exit(report.exit_code)
 
 
-@config_app.command("show")
+@config_app.command("show", epilog=exit_codes.PRINTED)
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets masked."""
     out.print_json(json.dumps(mask(settings_for(config))))

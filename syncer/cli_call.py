@@ -21,6 +21,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from syncer.config import Account, Settings, load_settings
 from syncer.errors import ConfigError, SyncerError
+from syncer.exit_codes import ExitCode
 
 if TYPE_CHECKING:  # the client stack (aiohttp) is imported when a command runs, not for --help
     from syncer.client import ScanSourceClient
@@ -80,7 +81,7 @@ def _settings(target: Target) -> Settings:
     try:
         return load_settings(target.config)
     except SyncerError as exc:
-        raise fail(str(exc), 2) from None
+        raise fail(str(exc), ExitCode.CONFIG) from None
 
 
 @contextlib.asynccontextmanager
@@ -148,15 +149,15 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
     except typer.Exit:
         raise
     except (UsageError, ConfigError) as exc:
-        raise fail(str(exc), 2) from None
+        raise fail(str(exc), ExitCode.CONFIG) from None
     except ValidationError as exc:  # a request model built from arguments or a file
         from syncer.models import describe_validation
 
-        raise fail(f"invalid request: {describe_validation(exc)}", 2) from None
+        raise fail(f"invalid request: {describe_validation(exc)}", ExitCode.CONFIG) from None
     except SyncerError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail(str(exc), ExitCode.FAILED) from None
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 def call(

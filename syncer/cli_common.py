@@ -15,6 +15,7 @@ from rich.console import Console
 
 from syncer.config import Settings, load_settings, secret_values
 from syncer.errors import ConfigError, SyncerError
+from syncer.exit_codes import ExitCode
 from syncer.redact import Redactor
 
 T = TypeVar("T")
@@ -67,18 +68,18 @@ def run_async(coro: Coroutine[Any, Any, T]) -> T:
         return asyncio.run(coro)
     except ConfigError as exc:
         coro.close()
-        raise fail(exc, 2) from None
+        raise fail(exc, ExitCode.CONFIG) from None
     except SyncerError as exc:
         coro.close()
-        raise fail(exc, 1) from None
+        raise fail(exc, ExitCode.FAILED) from None
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 def settings_for(config: Path | None, **overrides: Any) -> Settings:
     try:
         loaded = load_settings(config, **overrides)
     except SyncerError as exc:
-        raise fail(exc, 2) from None
+        raise fail(exc, ExitCode.CONFIG) from None
     setup_logging(loaded)
     return loaded

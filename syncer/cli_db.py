@@ -6,13 +6,14 @@ from typing import Annotated, Any
 
 import typer
 
+from syncer import exit_codes
 from syncer.cli_common import ConfigOption, out, run_async, settings_for
 from syncer.config import Settings
 
 db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 
 
-@db_app.command("upgrade")
+@db_app.command("upgrade", epilog=exit_codes.DATABASE)
 def db_upgrade(
     revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
     config: ConfigOption = None,
@@ -22,7 +23,7 @@ def db_upgrade(
     out.print(f"database upgraded to {revision}")
 
 
-@db_app.command("downgrade")
+@db_app.command("downgrade", epilog=exit_codes.DATABASE)
 def db_downgrade(
     revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
     config: ConfigOption = None,
@@ -32,7 +33,7 @@ def db_downgrade(
     out.print(f"database downgraded to {revision}")
 
 
-@db_app.command("grant-readonly")
+@db_app.command("grant-readonly", epilog=exit_codes.DATABASE)
 def db_grant_readonly(
     role: Annotated[str, typer.Argument(help="Role to create (NOLOGIN) or make read-only.")],
     config: ConfigOption = None,
@@ -44,7 +45,7 @@ def db_grant_readonly(
     out.print(report.describe(), highlight=False, soft_wrap=True)
 
 
-@db_app.command("current")
+@db_app.command("current", epilog=exit_codes.DATABASE)
 def db_current(config: ConfigOption = None) -> None:
     """Print the database's migration revision and the code's head."""
     out.print(run_async(_db(settings_for(config), "current", "")))

@@ -13,6 +13,7 @@ class ExitCode(IntEnum):
     CONFIG = 2  # the configuration or the command line is wrong (click's usage errors are 2 too)
     SKIPPED = 3  # sync/backfill: another instance holds an account, so it was skipped
     STALE = 4  # status: an account's last run succeeded, but longer ago than allowed
+    INTERRUPTED = 130  # Ctrl-C (SIGINT), as shells report it
 
 
 def for_runs(outcomes: Iterable[str]) -> ExitCode:
@@ -59,3 +60,22 @@ CHECK = epilog(
         ExitCode.FAILED: "a check failed (the database, a token, a list call, the rate limit)",
     }
 )
+DEMO = epilog({ExitCode.OK: "every run succeeded", ExitCode.FAILED: "a run failed, or an error"})
+SERVICE = epilog(
+    {
+        ExitCode.OK: "stopped by SIGTERM or SIGINT",
+        ExitCode.FAILED: "an error stopped it (e.g. the database unreachable)",
+    }
+)
+HEALTH = epilog({ExitCode.OK: "the service answered", ExitCode.FAILED: "it did not answer"})
+SIMULATOR = epilog({ExitCode.INTERRUPTED: "stopped by Ctrl-C"})
+DATABASE = epilog(
+    {ExitCode.OK: "done", ExitCode.FAILED: "a database error (unreachable, a migration failed)"}
+)
+API = epilog(
+    {
+        ExitCode.OK: "the API answered",
+        ExitCode.FAILED: "the API refused the call (e.g. HTTP 404), or the network failed",
+    }
+)
+PRINTED = epilog({ExitCode.OK: "printed"})

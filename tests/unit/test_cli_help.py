@@ -75,6 +75,16 @@ def test_demo_help_shows_where_its_data_goes_by_default() -> None:
     assert "keeps its data. [default: (the embedded_db_dir setting)]" in line
 
 
+LEAVES = [p for p in PATHS if not hasattr(command_at(p), "commands") and p != ("version",)]
+
+
+@pytest.mark.parametrize("path", LEAVES, ids=" ".join)
+def test_every_command_ends_its_help_with_its_exit_codes(path: tuple[str, ...]) -> None:
+    epilog = command_at(path).epilog or ""
+    assert epilog.startswith("Exit codes: ")
+    assert "2 a configuration or usage error" in epilog  # every command that reads settings
+
+
 @pytest.mark.parametrize(
     ("path", "codes"),
     [
