@@ -1,101 +1,53 @@
-"""The `syncer` command. The only place that configures logging and turns errors into exit codes."""
+"""The `syncer` command: its subcommands and what they print. Shared plumbing (settings, logging,
+errors as exit codes) is in `syncer.cli_common`, the `db` and `api` subcommands in their modules."""
 
 from __future__ import annotations
 
-import asyncio
-import functools
 import json
 import os
 import time
-from collections.abc import Coroutine
 from datetime import date
 from pathlib import Path
-from typing import Annotated, Any, TypeVar
+from typing import Annotated, Any
 
 import typer
-from rich.console import Console
-from rich.table import Table
 
-from syncer import __version__
+from syncer import __version__, exit_codes
 from syncer.cli_api import api_app
-from syncer.config import Settings, load_settings, mask, secret_values
-from syncer.errors import SyncerError
+from syncer.cli_common import (
+    ConfigOption,
+    err,
+    fail,
+    out,
+    redactor,
+    run_async,
+    settings_for,
+    setup_logging,
+)
+from syncer.cli_db import db_app
+from syncer.config import Settings, mask
+from syncer.errors import ConfigError
+from syncer.exit_codes import ExitCode
 from syncer.redact import Redactor
-
-T = TypeVar("T")
 
 app = typer.Typer(
     help="Keep a PostgreSQL warehouse in step with the ScanSource Sales Order API.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
-    add_completion=False,
+    add_completion=True,  # --install-completion / --show-completion
+    # Inherited by every subcommand's context, so -h works everywhere.
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
-db_app = typer.Typer(help="Database schema (Alembic migrations).", no_args_is_help=True)
 config_app = typer.Typer(help="Configuration.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(config_app, name="config")
 app.add_typer(api_app, name="api")
 
-out = Console(soft_wrap=True)  # a long line stays one line when piped
-err = Console(stderr=True, soft_wrap=True)
 
-ConfigOption = Annotated[
-    Path | None, typer.Option("--config", "-c", help="TOML config file (else SYNCER_CONFIG_FILE).")
-]
-
-
-def _setup_logging(settings: Settings | None = None) -> None:
-    """Before settings are read: from the environment, leniently; then from the settings, with
-    their secrets to redact. Our own logs at log_level; libraries only warn. Every line passes
-    through the process's Redactor, which also learns each bearer token as it is minted."""
-    from syncer.logs import setup_logging
-
-    redactor = _redactor()
-    if settings is None:
-        level = os.environ.get("SYNCER_LOG_LEVEL", "INFO").upper()
-        fmt = os.environ.get("SYNCER_LOG_FORMAT", "auto").lower()
-        setup_logging(
-            level=level if level in ("DEBUG", "INFO", "WARNING", "ERROR") else "INFO",
-            fmt="json" if fmt == "json" else "console" if fmt == "console" else "auto",
-            redactor=redactor,
-        )
-        return
-    for secret in secret_values(settings):
-        redactor.add(secret)
-    setup_logging(level=settings.log_level, fmt=settings.log_format, redactor=redactor)
-
-
-@functools.cache
-def _redactor() -> Redactor:
-    """The process's one Redactor, made on first use: the log handlers mask with it, and it
-    learns every secret from the settings and every token as it is minted."""
-    return Redactor()
-
-
-def _fail(message: object, code: int) -> typer.Exit:
-    # soft_wrap: one problem stays one line, however narrow the terminal (or none at all).
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
-    return typer.Exit(code)
-
-
-def _run(coro: Coroutine[Any, Any, T]) -> T:
-    """Run a coroutine; a SyncerError becomes one readable line and exit code 1."""
-    try:
-        return asyncio.run(coro)
-    except SyncerError as exc:
-        coro.close()
-        raise _fail(exc, 1) from None
-    except KeyboardInterrupt:
-        raise typer.Exit(130) from None
-
-
-def _settings(config: Path | None, **overrides: Any) -> Settings:
-    try:
-        settings = load_settings(config, **overrides)
-    except SyncerError as exc:
-        raise _fail(exc, 2) from None
-    _setup_logging(settings)
-    return settings
+def _print_version(wanted: bool) -> None:
+    if wanted:
+        out.print(__version__)
+        raise typer.Exit()
 
 
 @app.callback()
@@ -103,11 +55,17 @@ def main_options(
     verbose: Annotated[
         bool, typer.Option("--verbose", "-v", help="Debug logging (SYNCER_LOG_LEVEL=DEBUG).")
     ] = False,
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_print_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
 ) -> None:
     if verbose:
         # Through the environment, so that `config show` reports the level in effect.
         os.environ["SYNCER_LOG_LEVEL"] = "DEBUG"
-    _setup_logging()
+    setup_logging()
 
 
 @app.command()
@@ -116,64 +74,43 @@ def version() -> None:
     out.print(__version__)
 
 
-@app.command()
+@app.command(epilog=exit_codes.DEMO)
 def demo(
     ctx: typer.Context,
     orders: Annotated[int, typer.Option(help="Simulated orders per account (3 accounts).")] = 1000,
     data_dir: Annotated[
         Path | None,
-        typer.Option(help="Where the embedded Postgres keeps its data [default: embedded_db_dir]."),
+        typer.Option(
+            help="Where the embedded Postgres keeps its data.",
+            show_default="the embedded_db_dir setting",
+        ),
     ] = None,
     seed: Annotated[int, typer.Option(help="Simulator seed.")] = 42,
     config: ConfigOption = None,
 ) -> None:
     """Simulator + Postgres (SYNCER_DATABASE_URL or embedded) + migrations + one full sync."""
-    from syncer.demo import run_demo
+    from syncer.demo import render_demo, run_demo
 
-    settings = _settings(config)
+    settings = settings_for(config)
     data_dir = data_dir or settings.embedded_db_dir
     where = settings.database_url or f"an embedded Postgres in {data_dir}"
     out.print(f"Simulating {orders} orders × 3 accounts; loading into {where} …")
-    report = _run(
+    report = run_async(
         run_demo(
             orders_per_account=orders,
             database_url=settings.database_url,
             embedded_dir=data_dir,
             seed=seed,
-            redactor=_redactor(),
+            redactor=redactor(),
         )
     )
-    runs = Table(title="Sync runs")
-    for col in ("account", "outcome", "listed", "fetched", "loaded", "failed", "rows", "seconds"):
-        runs.add_column(col, justify="left" if col in ("account", "outcome") else "right")
-    for r in report.results:
-        c = r.counts
-        runs.add_row(r.account, r.outcome, *(str(v) for v in (c.listed, c.fetched, c.loaded,
-                     c.failed, c.rows)), f"{r.seconds:.2f}")  # fmt: skip
-    out.print(runs)
-    tables = Table(title=f"Warehouse: {report.database}")
-    tables.add_column("table")
-    tables.add_column("rows", justify="right")
-    for name, n in report.table_rows.items():
-        tables.add_row(name, f"{n:,}")
-    out.print(tables)
-    orders_loaded = report.table_rows.get("sales_orders", 0)
-    total_rows = sum(report.table_rows.values())
-    out.print(
-        f"Synced {orders_loaded:,} orders ({total_rows:,} rows) in {report.seconds:.1f} s "
-        f"({orders_loaded / max(report.seconds, 1e-9):,.0f} orders/s)."
-    )
-    bo = Table(title="Open backorders by currency (a BI query on the warehouse)")
-    for col in ("currency", "orders", "units", "value"):
-        bo.add_column(col, justify="left" if col == "currency" else "right")
-    for cur, n, units, value in report.backorders:
-        bo.add_row(str(cur), f"{n:,}", f"{units:,.0f}", f"{value:,.2f}")
-    out.print(bo)
+    for part in render_demo(report):
+        out.print(part)
     if any(r.outcome != "succeeded" for r in report.results):
-        raise typer.Exit(1)
+        raise typer.Exit(ExitCode.FAILED)
 
 
-@app.command()
+@app.command(epilog=exit_codes.RUNS)
 def sync(
     ctx: typer.Context,
     once: Annotated[
@@ -182,26 +119,30 @@ def sync(
     account: Annotated[list[str] | None, typer.Option(help="Only these customer numbers.")] = None,
     config: ConfigOption = None,
 ) -> None:
-    """Sync every configured account once (`syncer run` is the scheduled service)."""
+    """Sync every configured account once (`syncer run` is the scheduled service). Prints each
+    account's run as one line of JSON."""
     if not once:
-        raise _fail("use `syncer sync --once` for a single run, or `syncer run` for the service", 2)
-    settings = _settings(config)
-    results = _run(_sync_once(settings, account or [], _redactor()))
+        usage = "use `syncer sync --once` for a single run, or `syncer run` for the service"
+        raise fail(usage, ExitCode.CONFIG)
+    settings = settings_for(config)
+    results = run_async(_sync_once(settings, account or [], redactor()))
     _report(results)
 
 
 def _report(results: list[dict[str, Any]]) -> None:
-    """Each run as JSON on stdout; each failure also as one line on stderr; exit 1 if any."""
+    """Each run as one line of JSON on stdout (NDJSON); each failure or skip also as a line on
+    stderr; the exit code says whether any run failed or any account was skipped."""
     for r in results:
-        out.print_json(json.dumps(r))
-    failed = [r for r in results if r["outcome"] == "failed"]
-    for r in failed:
-        message = str(r.get("error") or "failed")
-        if not message.startswith("account "):
-            message = f"account {r['account']}: {message}"
-        err.print(f"[red]error:[/red] {message}", highlight=False)
-    if failed:
-        raise typer.Exit(1)
+        typer.echo(json.dumps(r, separators=(",", ":")))
+    for r in results:
+        if r["outcome"] == "skipped":
+            err.print(f"warning: account {r['account']}: skipped, another instance is syncing it")
+        elif r["outcome"] != "succeeded":
+            message = str(r.get("error") or r["outcome"])
+            if not message.startswith("account "):
+                message = f"account {r['account']}: {message}"
+            err.print(f"[red]error:[/red] {message}", highlight=False)
+    raise typer.Exit(exit_codes.for_runs(r["outcome"] for r in results))
 
 
 async def _sync_once(
@@ -212,8 +153,9 @@ async def _sync_once(
     from syncer.runtime import open_runtime
 
     async with open_runtime(settings, redactor=redactor) as rt:
+        numbers = select_accounts(settings, only)
         await db.check_ready(rt.engine)
-        return await sync_accounts(rt, select_accounts(rt, only))
+        return await sync_accounts(rt, numbers)
 
 
 def _day(value: str, option: str) -> date:
@@ -225,7 +167,7 @@ def _day(value: str, option: str) -> date:
         ) from None
 
 
-@app.command()
+@app.command(epilog=exit_codes.RUNS)
 def backfill(
     from_: Annotated[str, typer.Option("--from", help="First day (YYYY-MM-DD), last-change date.")],
     to: Annotated[str, typer.Option("--to", help="Last day (YYYY-MM-DD), inclusive.")],
@@ -245,12 +187,13 @@ def backfill(
     config: ConfigOption = None,
 ) -> None:
     """Re-sync the orders changed in a date range. Safe to interrupt and run again: what was
-    committed stays, and a re-run skips it."""
+    committed stays, and a re-run skips it. Prints each account's run as one line of JSON."""
     start, end = _day(from_, "--from"), _day(to, "--to")
     if start > end:
         raise typer.BadParameter("--from is after --to", param_hint="--from")
-    settings = _settings(config)
-    results = _run(_backfill(settings, account or [], (start, end), force, chunk_days, _redactor()))
+    settings = settings_for(config)
+    window = (start, end)
+    results = run_async(_backfill(settings, account or [], window, force, chunk_days, redactor()))
     _report(results)
 
 
@@ -270,8 +213,8 @@ async def _backfill(
     from syncer.sync import RunResult
 
     async with open_runtime(settings, redactor=redactor) as rt:
+        numbers = select_accounts(settings, only)
         await db.check_ready(rt.engine)
-        numbers = select_accounts(rt, only)
         with Progress(
             SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=err
         ) as bar:
@@ -294,17 +237,17 @@ async def _backfill(
             )  # fmt: skip
 
 
-@app.command()
+@app.command(epilog=exit_codes.SERVICE)
 def run(config: ConfigOption = None) -> None:
     """The service: syncs every account on its schedule and serves /healthz, /readyz and
     /metrics, until SIGTERM or SIGINT (then stops within shutdown_grace_seconds, exit 0)."""
     from syncer.service import run_service
 
-    settings = _settings(config)
-    _run(run_service(settings, _redactor()))
+    settings = settings_for(config)
+    run_async(run_service(settings, redactor()))
 
 
-@app.command()
+@app.command(epilog=exit_codes.HEALTH)
 def health(
     url: Annotated[
         str | None, typer.Option(help="URL to probe (default: the configured health endpoint).")
@@ -316,31 +259,32 @@ def health(
     import urllib.request
 
     if url is None:
-        settings = _settings(config)
+        settings = settings_for(config)
         if settings.health_port == 0:
-            raise _fail("health_port is 0 (a free port picked at start): give --url", 2)
+            usage = "health_port is 0 (a free port picked at start): give --url"
+            raise fail(usage, ExitCode.CONFIG)
         host = settings.health_host
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a wildcard bind is probed on loopback)
             host = "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         url = f"http://{host}:{settings.health_port}/healthz"
     if not url.startswith(("http://", "https://")):
-        raise _fail(f"not an HTTP URL: {url}", 2)
+        raise fail(f"not an HTTP URL: {url}", ExitCode.CONFIG)
     try:
         with urllib.request.urlopen(url, timeout=5) as resp:  # noqa: S310 (scheme checked above)
             status = resp.status
     except (urllib.error.URLError, OSError) as exc:
-        raise _fail(f"{url}: {getattr(exc, 'reason', exc)}", 1) from None
+        raise fail(f"{url}: {getattr(exc, 'reason', exc)}", ExitCode.FAILED) from None
     out.print(f"{url}: {status}")
 
 
-@app.command()
+@app.command(epilog=exit_codes.SIMULATOR)
 def sim(
-    port: Annotated[int, typer.Option(help="Port to listen on.")] = 8080,
+    port: Annotated[int, typer.Option(min=0, max=65535, help="Port to listen on.")] = 8080,
     host: Annotated[str, typer.Option(help="Address to bind.")] = "127.0.0.1",
-    orders: Annotated[int, typer.Option(help="Orders per account.")] = 1000,
+    orders: Annotated[int, typer.Option(min=0, help="Orders per account.")] = 1000,
     seed: Annotated[int, typer.Option(help="Data seed.")] = 42,
-    latency_ms: Annotated[float, typer.Option(help="Added latency per API call.")] = 0.0,
+    latency_ms: Annotated[float, typer.Option(min=0, help="Added latency per API call.")] = 0.0,
     events_per_hour: Annotated[
         float, typer.Option(min=0, help="Random order events (ship, hold, cancel, ...) per hour.")
     ] = 0.0,
@@ -357,13 +301,13 @@ def sim(
     ] = None,
 ) -> None:
     """Serve the ScanSource simulator standalone."""
-    from syncer.sim import FaultConfig, SimConfig, Simulator, serve_forever
+    from syncer.sim import FaultConfig, SimConfig, Simulator
 
     try:
         faults = FaultConfig.parse(fault or [])
     except ValueError as exc:
         err.print(f"error: --fault: {exc}", highlight=False, markup=False)
-        raise typer.Exit(2) from None
+        raise typer.Exit(ExitCode.CONFIG) from None
     simulator = Simulator(
         SimConfig(
             seed=seed,
@@ -384,104 +328,68 @@ def sim(
     )
     if faults.active:
         out.print(f"faults: {faults}", highlight=False, soft_wrap=True)
-    _run(serve_forever(simulator, host, port))
+    run_async(_serve(simulator, host, port))
 
 
-@db_app.command("upgrade")
-def db_upgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
-    config: ConfigOption = None,
-) -> None:
-    """Apply migrations up to REVISION (default: head)."""
-    settings = _settings(config)
-    _run(_db(settings, "upgrade", revision))
-    out.print(f"database upgraded to {revision}")
-
-
-@db_app.command("downgrade")
-def db_downgrade(
-    revision: Annotated[str, typer.Argument(help="Target revision, e.g. base.")],
-    config: ConfigOption = None,
-) -> None:
-    """Revert migrations down to REVISION."""
-    settings = _settings(config)
-    _run(_db(settings, "downgrade", revision))
-    out.print(f"database downgraded to {revision}")
-
-
-@db_app.command("grant-readonly")
-def db_grant_readonly(
-    role: Annotated[str, typer.Argument(help="Role to create (NOLOGIN) or make read-only.")],
-    config: ConfigOption = None,
-) -> None:
-    """Let ROLE read every table and view of the warehouse (also future ones), and write nothing."""
-    from syncer.grants import grant_readonly_for
-
-    report = _run(grant_readonly_for(_settings(config), role))
-    out.print(report.describe(), highlight=False, soft_wrap=True)
-
-
-@db_app.command("current")
-def db_current(config: ConfigOption = None) -> None:
-    """Print the database's migration revision and the code's head."""
-    settings = _settings(config)
-    out.print(_run(_db(settings, "current", "")))
-
-
-async def _db(settings: Settings, action: str, revision: str) -> str:
-    from syncer import db
-    from syncer.runtime import database_url
-
-    async with database_url(settings) as url:
-        engine = db.create_engine(url, pool_size=1)
-        try:
-            await _reachable(engine)
-            if action == "upgrade":
-                await db.upgrade(engine, revision)
-            elif action == "downgrade":
-                await db.downgrade(engine, revision)
-            else:
-                current = await db.current_revision(engine)
-                return f"database: {current or 'none'}  head: {db.head_revision()}"
-        finally:
-            await engine.dispose()
-    return ""
-
-
-async def _reachable(engine: Any) -> None:
-    from sqlalchemy import text
-    from sqlalchemy.exc import DBAPIError
-
-    from syncer.db import describe_db_error
-    from syncer.errors import DatabaseError
+async def _serve(simulator: Any, host: str, port: int) -> None:
+    from syncer.sim import serve_forever
 
     try:
-        async with engine.connect() as conn:
-            await conn.execute(text("SELECT 1"))
-    except (OSError, DBAPIError) as exc:
-        raise DatabaseError(f"database unreachable: {describe_db_error(exc)}") from None
+        await serve_forever(simulator, host, port)
+    except OSError as exc:  # binding: the address is taken, or not this machine's
+        reason = os.strerror(exc.errno) if exc.errno else str(exc)
+        raise ConfigError(f"cannot listen on {host}:{port}: {reason}") from None
 
 
-@app.command()
+@app.command(epilog=exit_codes.STATUS)
 def status(
-    as_json: Annotated[bool, typer.Option("--json", help="Print JSON, for scripts.")] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (one line), for scripts.")
+    ] = False,
     config: ConfigOption = None,
 ) -> None:
-    """Per account: last run and outcome, lag since the last success, rows, open failures."""
+    """Per account: last run and outcome, lag since the last success, rows, open failures; and
+    whether each configured account is failing or stale, as /readyz judges it."""
     from syncer.status import collect_for, render
 
-    report = _run(collect_for(_settings(config)))
+    report = run_async(collect_for(settings_for(config)))
     if as_json:
-        typer.echo(json.dumps(report.as_json()))
+        typer.echo(json.dumps(report.as_json(), separators=(",", ":")))
     else:
         for table in render(report):
             out.print(table)
+    for problem in report.failing:
+        err.print(f"[red]error:[/red] {problem}", highlight=False)
+    for problem in report.stale:
+        err.print(f"warning: {problem}", highlight=False)
+    raise typer.Exit(exit_codes.for_status(report.failing, report.stale))
 
 
-@config_app.command("show")
+@app.command(epilog=exit_codes.CHECK)
+def check(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="Print one JSON object (one line), for scripts.")
+    ] = False,
+    account: Annotated[list[str] | None, typer.Option(help="Only these customer numbers.")] = None,
+    config: ConfigOption = None,
+) -> None:
+    """Check, in one go and writing nothing, that a sync could run now: the configuration,
+    the database (reachable, migrated), and per account a token, one list call of page size 1
+    and its key's rate limit (no 429, no pause). The first thing to run with real credentials."""
+    from syncer.check import render, run_checks
+
+    report = run_async(run_checks(settings_for(config), account or [], redactor()))
+    if as_json:
+        typer.echo(json.dumps(report.as_json(), separators=(",", ":")))
+    else:
+        out.print(render(report))
+    raise typer.Exit(report.exit_code)
+
+
+@config_app.command("show", epilog=exit_codes.PRINTED)
 def config_show(config: ConfigOption = None) -> None:
     """Print the effective configuration, secrets masked."""
-    out.print_json(json.dumps(mask(_settings(config))))
+    out.print_json(json.dumps(mask(settings_for(config))))
 
 
 def main() -> None:

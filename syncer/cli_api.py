@@ -16,8 +16,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from syncer import exit_codes
 from syncer.cli_call import Target, UsageError, call, fail, print_json, print_pages, read_json
 from syncer.errors import SyncerError
+from syncer.exit_codes import ExitCode
 
 if TYPE_CHECKING:  # the client stack (aiohttp) is imported when a command runs, not for --help
     from syncer.api_models import ShipQuoteLine
@@ -80,7 +82,7 @@ JsonFile = Annotated[
 # -- reads -------------------------------------------------------------------------------------
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def detail(
     ctx: typer.Context,
     order: Order,
@@ -97,7 +99,7 @@ def detail(
     )
 
 
-@api_app.command("list")
+@api_app.command("list", epilog=exit_codes.API)
 def list_(
     ctx: typer.Context,
     customer: Customer = None,
@@ -142,7 +144,7 @@ def list_(
     call(ctx, customer, run)
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def summary(
     ctx: typer.Context,
     customer: Customer = None,
@@ -187,7 +189,7 @@ def summary(
     call(ctx, customer, run)
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def serials(
     ctx: typer.Context,
     customer: Customer = None,
@@ -220,7 +222,7 @@ def serials(
     call(ctx, customer, run)
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def tracking(
     ctx: typer.Context,
     customer: Customer = None,
@@ -229,7 +231,7 @@ def tracking(
 ) -> None:
     """Deliveries and carrier tracking numbers of orders (by order or PO number)."""
     if not order and not po_number:
-        raise fail("tracking needs --order or --po-number", 2)
+        raise fail("tracking needs --order or --po-number", ExitCode.CONFIG)
     call(
         ctx,
         customer,
@@ -249,7 +251,7 @@ def _line(text: str) -> ShipQuoteLine:
     return ShipQuoteLine(item_number=item, quantity=int(quantity))
 
 
-@api_app.command("ship-quote")
+@api_app.command("ship-quote", epilog=exit_codes.API)
 def ship_quote(
     ctx: typer.Context,
     customer: Customer = None,
@@ -282,7 +284,7 @@ def ship_quote(
     call(ctx, customer, run)
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def vrd(
     ctx: typer.Context,
     customer: Customer = None,
@@ -306,7 +308,7 @@ def vrd(
     call(ctx, customer, run)
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def create(
     ctx: typer.Context,
     file: Annotated[
@@ -352,7 +354,7 @@ async def _summaries(c: ScanSourceClient, customer: str, po_number: str) -> Asyn
             yield row
 
 
-@api_app.command()
+@api_app.command(epilog=exit_codes.API)
 def cancel(ctx: typer.Context, order: Order, customer: Customer = None) -> None:
     """Cancel an order (only while nothing has shipped); exit 1 if it was not cancelled."""
 

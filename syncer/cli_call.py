@@ -1,6 +1,6 @@
 """Running one `syncer api` call: which API (the configured one, or a simulator in this
 process), a client for it, the answer printed as JSON, and errors as one line and an exit code
-(1 for what the API or the network said, 2 for bad arguments or input).
+(1 for what the API or the network said, 2 for bad arguments, input or configuration).
 """
 
 from __future__ import annotations
@@ -21,6 +21,7 @@ from pydantic import BaseModel, SecretStr, ValidationError
 
 from syncer.config import Account, Settings, load_settings
 from syncer.errors import ConfigError, SyncerError
+from syncer.exit_codes import ExitCode
 
 if TYPE_CHECKING:  # the client stack (aiohttp) is imported when a command runs, not for --help
     from syncer.client import ScanSourceClient
@@ -80,7 +81,7 @@ def _settings(target: Target) -> Settings:
     try:
         return load_settings(target.config)
     except SyncerError as exc:
-        raise fail(str(exc), 2) from None
+        raise fail(str(exc), ExitCode.CONFIG) from None
 
 
 @contextlib.asynccontextmanager
@@ -147,16 +148,16 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
         asyncio.run(coro)
     except typer.Exit:
         raise
-    except UsageError as exc:
-        raise fail(str(exc), 2) from None
+    except (UsageError, ConfigError) as exc:
+        raise fail(str(exc), ExitCode.CONFIG) from None
     except ValidationError as exc:  # a request model built from arguments or a file
         from syncer.models import describe_validation
 
-        raise fail(f"invalid request: {describe_validation(exc)}", 2) from None
+        raise fail(f"invalid request: {describe_validation(exc)}", ExitCode.CONFIG) from None
     except SyncerError as exc:
-        raise fail(str(exc), 1) from None
+        raise fail(str(exc), ExitCode.FAILED) from None
     except KeyboardInterrupt:
-        raise typer.Exit(130) from None
+        raise typer.Exit(ExitCode.INTERRUPTED) from None
 
 
 def call(

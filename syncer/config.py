@@ -7,10 +7,12 @@ database URL (SYNCER_DATABASE_URL_FILE), whose password is masked wherever it is
 
 from __future__ import annotations
 
+import difflib
 import json
 import os
 import re
 import tomllib
+from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal, Protocol
@@ -49,6 +51,21 @@ SECRET_FIELDS = ("api_client_secret", "api_subscription_key")
 # URL, which holds a password.
 FILE_FIELDS = (*SECRET_FIELDS, "database_url")
 
+# SYNCER_* variables read by name that are not settings: the config file, values kept in
+# files, the tests' and benchmarks' databases, and docker-compose's own (the published health
+# port, the secrets' directory), which an operator's shell may well export.
+OTHER_VARIABLES = frozenset(
+    {
+        "SYNCER_CONFIG_FILE",
+        *(f"SYNCER_{name.upper()}_FILE" for name in FILE_FIELDS),
+        "SYNCER_TEST_DATABASE_URL",
+        "SYNCER_BENCH_DATABASE_URL",
+        "SYNCER_HEALTH_PUBLISHED_PORT",
+        "SYNCER_SECRETS_DIR",
+    }
+)
+ENV_PREFIX = "SYNCER_"
+
 
 # A ScanSource customer number: an account number of at most 10 characters, digits in every
 # known case (API reference §1). Anything else is a typo that would only fail at the API.
@@ -75,7 +92,7 @@ class Account(BaseModel):
 
 
 class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="SYNCER_", extra="forbid")
+    model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
     database_url: str = ""
     embedded_db_dir: Path = Path(".syncer/pgdata")
@@ -141,7 +158,7 @@ class Settings(BaseSettings):
                 try:
                     value = json.loads(value)
                 except json.JSONDecodeError:
-                    raise ValueError("accounts: not valid JSON") from None
+                    raise ValueError("not valid JSON") from None
             else:
                 return [{"customer_number": n.strip()} for n in value.split(",") if n.strip()]
         if isinstance(value, list):
@@ -312,33 +329,68 @@ def simulator_settings(
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings, turning validation errors into one ConfigError with a line per problem."""
+    """Build settings, turning every problem into one ConfigError with a line per problem: an
+    unknown SYNCER_* variable, an unknown key in a file, a value that is not valid."""
     if config_file is not None:
         if not config_file.exists():
             raise ConfigError(f"config file not found: {config_file}")
     elif (named := _config_file_from_env()) is not None and not named.exists():
         raise ConfigError(f"SYNCER_CONFIG_FILE: config file not found: {named}")
+    problems = unknown_variables(os.environ)
     given = _given_config.set(config_file)
     try:
         _check_toml(_config_files())
-        return Settings(**{**_secrets_from_files(), **overrides})
+        settings = Settings(**{**_secrets_from_files(), **overrides})
     except ValidationError as exc:
-        raise ConfigError(_describe(exc)) from None
+        problems += _describe(exc)
     except SettingsError as exc:  # e.g. a malformed TOML file or an env value that is not JSON
         cause = f": {exc.__cause__}" if exc.__cause__ else ""
-        raise ConfigError(f"invalid configuration: {exc}{cause}") from None
+        problems.append(f"{exc}{cause}")
     finally:
         _given_config.reset(given)
+    if problems:
+        raise ConfigError(_one_error(problems))
+    return settings
 
 
-def _describe(exc: ValidationError) -> str:
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """A problem for each SYNCER_* variable that is neither a setting nor read by name: a typo
+    would otherwise leave its setting at the default without a word."""
+    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | OTHER_VARIABLES
+    # Compared without the prefix, which every candidate shares and would make any name "close".
+    suffixes = {name.removeprefix(ENV_PREFIX): name for name in known}
+    problems = []
+    for name in sorted(environ):
+        upper = name.upper()  # pydantic-settings reads the environment case-insensitively
+        if upper.startswith(ENV_PREFIX) and upper not in known:
+            close = _closest(upper.removeprefix(ENV_PREFIX), suffixes)
+            hint = f" (did you mean {suffixes[close]}?)" if close else ""
+            problems.append(f"unknown setting {name}{hint}")
+    return problems
+
+
+def _closest(name: str, candidates: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(name, sorted(candidates), n=1)
+    return close[0] if close else None
+
+
+def _one_error(problems: list[str]) -> str:
+    if len(problems) == 1:
+        return f"invalid configuration: {problems[0]}"
+    return "invalid configuration:\n  " + "\n  ".join(problems)
+
+
+def _describe(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors():
         where = ".".join(str(p) for p in err["loc"]) or "settings"
         # Never echo the offending value: it may be a secret.
-        msg = "unknown setting" if err["type"] == "extra_forbidden" else err["msg"]
-        lines.append(f"{where}: {msg.removeprefix('Value error, ')}")
-    return "invalid configuration:\n  " + "\n  ".join(lines)
+        msg = err["msg"].removeprefix("Value error, ")
+        if err["type"] == "extra_forbidden":
+            close = _closest(where, Settings.model_fields) if len(err["loc"]) == 1 else None
+            msg = f"unknown setting (did you mean {close}?)" if close else "unknown setting"
+        lines.append(f"{where}: {msg}")
+    return lines
 
 
 def mask(settings: Settings) -> dict[str, Any]:

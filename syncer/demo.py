@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from rich.table import Table
+
 from syncer import db, loader, schema
 from syncer.config import Account, simulator_settings
 from syncer.redact import Redactor
@@ -57,7 +59,7 @@ async def run_demo(
             accounts=[Account(customer_number=n) for n in sub.customer_numbers],
             api_rate_burst=100,
         )
-        async with open_runtime(settings, redactor=redactor) as rt:
+        async with open_runtime(settings, redactor=redactor, embedded_db=True) as rt:
             await db.upgrade(rt.engine)
             started = time.perf_counter()
             results = await asyncio.gather(
@@ -79,3 +81,31 @@ async def run_demo(
         table_rows=counts,
         backorders=backorders,
     )
+
+
+def render_demo(report: DemoReport) -> list[Table | str]:
+    """The runs, the rows per table, the speed, and the BI query's answer."""
+    runs = Table(title="Sync runs")
+    for col in ("account", "outcome", "listed", "fetched", "loaded", "failed", "rows", "seconds"):
+        runs.add_column(col, justify="left" if col in ("account", "outcome") else "right")
+    for r in report.results:
+        c = r.counts
+        runs.add_row(r.account, r.outcome, *(str(v) for v in (c.listed, c.fetched, c.loaded,
+                     c.failed, c.rows)), f"{r.seconds:.2f}")  # fmt: skip
+    tables = Table(title=f"Warehouse: {report.database}")
+    tables.add_column("table")
+    tables.add_column("rows", justify="right")
+    for name, n in report.table_rows.items():
+        tables.add_row(name, f"{n:,}")
+    orders_loaded = report.table_rows.get("sales_orders", 0)
+    total_rows = sum(report.table_rows.values())
+    speed = (
+        f"Synced {orders_loaded:,} orders ({total_rows:,} rows) in {report.seconds:.1f} s "
+        f"({orders_loaded / max(report.seconds, 1e-9):,.0f} orders/s)."
+    )
+    bo = Table(title="Open backorders by currency (a BI query on the warehouse)")
+    for col in ("currency", "orders", "units", "value"):
+        bo.add_column(col, justify="left" if col == "currency" else "right")
+    for cur, n, units, value in report.backorders:
+        bo.add_row(str(cur), f"{n:,}", f"{units:,.0f}", f"{value:,.2f}")
+    return [runs, tables, speed, bo]

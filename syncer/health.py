@@ -14,7 +14,7 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -23,6 +23,10 @@ from syncer import schema
 from syncer.db import describe_db_error
 from syncer.errors import ConfigError
 from syncer.metrics import Metrics
+from syncer.schedule import expected_period, make_trigger
+
+if TYPE_CHECKING:
+    from syncer.config import Settings
 
 # A readiness probe must answer quickly, whatever the database does.
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -101,6 +105,18 @@ def readiness_problems(
                 f"(allowed {int(stale_after.total_seconds())} s)"
             )
     return problems
+
+
+def stale_after(settings: Settings) -> timedelta:
+    """How long ago an account's last run may have finished before it is stale: the schedule's
+    period (the interval, or the cron's longest gap) times health_stale_after_runs."""
+    trigger = make_trigger(
+        interval_seconds=settings.schedule_interval_seconds,
+        cron=settings.schedule_cron,
+        timezone=settings.schedule_timezone,
+        jitter_seconds=settings.schedule_jitter_seconds,
+    )
+    return expected_period(trigger) * settings.health_stale_after_runs
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ import asyncio
 from dataclasses import asdict
 from typing import Any
 
-from syncer.errors import SyncerError
+from syncer.config import Settings
+from syncer.errors import ConfigError, SyncerError
 from syncer.runtime import Runtime
 from syncer.sync import Progress, RunResult, Window
 
@@ -57,9 +58,10 @@ async def sync_accounts(
     return list(await asyncio.gather(*(one(n) for n in numbers)))
 
 
-def select_accounts(rt: Runtime, only: list[str]) -> list[str]:
-    numbers = [a.customer_number for a in rt.settings.accounts]
+def select_accounts(settings: Settings, only: list[str]) -> list[str]:
+    """The configured customer numbers, or those of them in `only` (each must be one)."""
+    numbers = [a.customer_number for a in settings.accounts]
     unknown = sorted(set(only) - set(numbers))
     if unknown:
-        raise SyncerError(f"not a configured account: {', '.join(unknown)}")
+        raise ConfigError(f"not a configured account: {', '.join(unknown)}")
     return [n for n in numbers if n in only] if only else numbers

@@ -6,7 +6,7 @@ it here."""
 from __future__ import annotations
 
 import contextlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -83,11 +83,15 @@ def credentials_for(settings: Settings, account: Account) -> Credentials:
 
 
 @contextlib.asynccontextmanager
-async def database_url(settings: Settings) -> AsyncIterator[str]:
-    """The configured database, or an embedded Postgres kept in settings.embedded_db_dir."""
+async def database_url(settings: Settings, *, embedded: bool = False) -> AsyncIterator[str]:
+    """The configured database. With none configured: with `embedded` (`syncer demo`), a
+    Postgres of our own kept in settings.embedded_db_dir; otherwise a ConfigError, since a
+    command quietly creating a database of its own would hide the missing setting."""
     if settings.database_url:
         yield settings.database_url
         return
+    if not embedded:
+        raise ConfigError("no database configured (set SYNCER_DATABASE_URL)")
     with embedded_postgres(Path(settings.embedded_db_dir)) as url:
         yield url
 
@@ -118,11 +122,16 @@ def pool_overflow(settings: Settings) -> int:
 
 @contextlib.asynccontextmanager
 async def open_runtime(
-    settings: Settings, *, need_accounts: bool = True, redactor: Redactor | None = None
+    settings: Settings,
+    *,
+    need_accounts: bool = True,
+    redactor: Redactor | None = None,
+    embedded_db: bool = False,
 ) -> AsyncIterator[Runtime]:
     """`redactor`: the one the process's log handler masks with (cli installs it); the runtime
     registers every secret of the settings in it (the database password too), the transports
-    every token they mint. The runs mask what they store with it."""
+    every token they mint. The runs mask what they store with it. `embedded_db`: see
+    `database_url`."""
     if need_accounts and not settings.accounts:
         raise ConfigError("no accounts configured (set SYNCER_ACCOUNTS=<customer number>,...)")
     # Validate every account's credentials before opening anything.
@@ -135,7 +144,7 @@ async def open_runtime(
     keys = {c.subscription_key.get_secret_value() for c in creds.values()}
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())
-        url = await stack.enter_async_context(database_url(settings))
+        url = await stack.enter_async_context(database_url(settings, embedded=embedded_db))
         engine = create_engine(url, pool_size=settings.db_pool_size,
                                max_overflow=pool_overflow(settings))  # fmt: skip
         stack.push_async_callback(engine.dispose)
@@ -147,32 +156,43 @@ async def open_runtime(
         )
         stack.push_async_callback(session.close)
         runtime = Runtime(settings, engine, session, redactor)
-        limiters: dict[str, RateLimiter] = {}
-        shared: dict[Credentials, ScanSourceClient] = {}
-        for number, cred in creds.items():
-            # The quota belongs to the subscription key: every client of a key, whatever its
-            # client id, takes its turn at the same limiter.
-            key = cred.subscription_key.get_secret_value()
-            if key not in limiters:
-                limiters[key] = RateLimiter(limits_from(settings))
-            # Accounts sharing credentials share one client: one token, one set of stats.
-            if cred not in shared:
-                transport = Transport(
-                    session,
-                    base_url=settings.api_base_url,
-                    token_url=settings.api_token_url,
-                    scope=settings.api_scope,
-                    credentials=cred,
-                    timeout_seconds=settings.api_timeout_seconds,
-                    max_attempts=settings.api_max_attempts,
-                    max_throttled=settings.api_max_throttled,
-                    backoff_base=settings.api_backoff_base_seconds,
-                    backoff_cap=settings.api_backoff_cap_seconds,
-                    token_leeway_seconds=settings.api_token_leeway_seconds,
-                    limiter=limiters[key],
-                    redactor=redactor,
-                )
-                shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
-            runtime.clients[number] = shared[cred]
-        runtime.limiters = list(limiters.values())
+        runtime.clients, runtime.limiters = api_clients(settings, session, creds, redactor)
         yield runtime
+
+
+def api_clients(
+    settings: Settings,
+    session: aiohttp.ClientSession,
+    creds: Mapping[str, Credentials],
+    redactor: Redactor,
+) -> tuple[dict[str, ScanSourceClient], list[RateLimiter]]:
+    """A client for each account (by customer number), and the limiters, one per key."""
+    clients: dict[str, ScanSourceClient] = {}
+    limiters: dict[str, RateLimiter] = {}
+    shared: dict[Credentials, ScanSourceClient] = {}
+    for number, cred in creds.items():
+        # The quota belongs to the subscription key: every client of a key, whatever its
+        # client id, takes its turn at the same limiter.
+        key = cred.subscription_key.get_secret_value()
+        if key not in limiters:
+            limiters[key] = RateLimiter(limits_from(settings))
+        # Accounts sharing credentials share one client: one token, one set of stats.
+        if cred not in shared:
+            transport = Transport(
+                session,
+                base_url=settings.api_base_url,
+                token_url=settings.api_token_url,
+                scope=settings.api_scope,
+                credentials=cred,
+                timeout_seconds=settings.api_timeout_seconds,
+                max_attempts=settings.api_max_attempts,
+                max_throttled=settings.api_max_throttled,
+                backoff_base=settings.api_backoff_base_seconds,
+                backoff_cap=settings.api_backoff_cap_seconds,
+                token_leeway_seconds=settings.api_token_leeway_seconds,
+                limiter=limiters[key],
+                redactor=redactor,
+            )
+            shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
+        clients[number] = shared[cred]
+    return clients, list(limiters.values())

@@ -33,7 +33,7 @@ from syncer.metrics import Metrics
 from syncer.redact import Redactor
 from syncer.runner import summary as result_summary
 from syncer.runtime import Runtime, open_runtime
-from syncer.schedule import expected_period, make_trigger
+from syncer.schedule import make_trigger
 
 log = structlog.stdlib.get_logger(__name__)
 
@@ -60,7 +60,6 @@ class Service:
             timezone=s.schedule_timezone,
             jitter_seconds=s.schedule_jitter_seconds,
         )
-        self.period = expected_period(self.trigger)
         self.metrics = Metrics(
             self.accounts,
             transports={a: runtime.clients[a].transport for a in self.accounts},
@@ -72,7 +71,7 @@ class Service:
         self.probe = health.ReadinessProbe(
             runtime.engine,
             self.accounts,
-            stale_after=self.period * s.health_stale_after_runs,
+            stale_after=health.stale_after(s),
             metrics=self.metrics,
             clock=clock,
             stopping=lambda: self.stopping,

@@ -5,14 +5,14 @@ run, rows per table and open failures — read from the warehouse alone (no API,
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
 from rich.table import Table
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import db, loader, schema
+from syncer import db, health, loader, schema
 from syncer.config import Settings
 
 S = schema.SCHEMA
@@ -74,6 +74,10 @@ class AccountStatus:
 class StatusReport:
     as_of: datetime  # the database's clock
     accounts: list[AccountStatus]
+    # /readyz's reasons, for the configured accounts: a last run failed or none has finished;
+    # a last run succeeded, but too long ago.
+    failing: list[str] = field(default_factory=list)
+    stale: list[str] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         out: dict[str, Any] = _jsonable(asdict(self))
@@ -133,16 +137,27 @@ async def collect(engine: AsyncEngine, configured: Sequence[str] = ()) -> Status
 
 
 async def collect_for(settings: Settings) -> StatusReport:
-    """Open the configured database, check it is migrated, and collect."""
+    """Open the configured database, check it is migrated, collect, and judge each configured
+    account as the service's /readyz does."""
     from syncer.runtime import database_url
 
+    configured = [a.customer_number for a in settings.accounts]
     async with database_url(settings) as url:
         engine = db.create_engine(url, pool_size=1)
         try:
             await db.check_ready(engine)
-            return await collect(engine, [a.customer_number for a in settings.accounts])
+            report = await collect(engine, configured)
+            accounts = await health.account_health(engine, configured)
         finally:
             await engine.dispose()
+    failing: list[str] = []
+    stale: list[str] = []
+    allowed = health.stale_after(settings)
+    for account, h in accounts.items():
+        problems = health.readiness_problems({account: h}, now=report.as_of, stale_after=allowed)
+        # The rule's only complaint about a run that succeeded is its age.
+        (stale if h.last_outcome == "succeeded" else failing).extend(problems)
+    return replace(report, failing=failing, stale=stale)
 
 
 def duration(seconds: float | None) -> str:

@@ -28,7 +28,9 @@ async def test_concurrent_processes_share_the_work_without_overlap(
     codes = await asyncio.gather(*(run_sync(env, kill_after=180) for _ in range(processes)))
 
     summary.add("processes", processes)
-    assert codes == [0] * processes  # none deadlocked, none failed
+    # None deadlocked, none failed; without waiting, one that found an account held skipped
+    # it and says so (3), and some process synced every account.
+    assert set(codes) <= ({0} if wait else {0, 3}), codes
     # every order's detail was fetched exactly once, by whichever process held its account
     assert sum(h.sim.detail_hits.values()) == len(h.sim.detail_hits) == orders * len(h.customers)
     async with h.engine.connect() as conn:

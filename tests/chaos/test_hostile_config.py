@@ -3,27 +3,16 @@ and writes nothing."""
 
 from __future__ import annotations
 
-import asyncio
-import sys
 from typing import Any
 
 import pytest
 
 from syncer import schema
+from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env
 
 S = schema.SCHEMA
-
-
-async def syncer(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    proc = await asyncio.create_subprocess_exec(
-        sys.executable, "-m", "syncer", *args, env=env,
-        stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
-    )  # fmt: skip
-    out, err = await asyncio.wait_for(proc.communicate(), 120)
-    assert proc.returncode is not None
-    return proc.returncode, out.decode(), err.decode()
 
 
 async def written(h: SimHarness) -> int:
@@ -35,11 +24,13 @@ async def written(h: SimHarness) -> int:
 
 
 CASES: list[tuple[str, dict[str, str | None], int, str]] = [
-    ("no accounts", {"SYNCER_ACCOUNTS": ""}, 1, "no accounts configured"),
+    ("no accounts", {"SYNCER_ACCOUNTS": ""}, 2, "no accounts configured"),
     ("an invalid setting", {"SYNCER_SYNC_PAGE_SIZE": "5000"}, 2, "sync_page_size"),
     ("an unknown setting", {"SYNCER_SYNC_PAGE_SIZ": None, "SYNCER_CONFIG_FILE": "@bad.toml"}, 2,
      "sync_page_siz"),
-    ("a missing secret", {"SYNCER_API_CLIENT_SECRET": ""}, 1, "no client_secret"),
+    ("a missing secret", {"SYNCER_API_CLIENT_SECRET": ""}, 2, "no client_secret"),
+    ("a misspelt variable", {"SYNCER_API_CLIENT_SECRT": "x"}, 2,
+     "unknown setting SYNCER_API_CLIENT_SECRT (did you mean SYNCER_API_CLIENT_SECRET?)"),
     ("a wrong secret", {"SYNCER_API_CLIENT_SECRET": "not-the-secret"}, 1,
      "token endpoint refused the client credentials"),
     ("a wrong subscription key", {"SYNCER_API_SUBSCRIPTION_KEY": "nope"}, 1,

@@ -24,7 +24,7 @@ from syncer.errors import TransientApiError
 from syncer.sim import SimConfig, Simulator
 from syncer.transport import Transport, make_session
 from tests.chaos import summary
-from tests.chaos.test_hostile_config import syncer
+from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env
 

@@ -76,11 +76,12 @@ def test_an_account_that_is_not_a_customer_number_or_is_listed_twice_is_exit_2()
 
     assert (mistyped.returncode, twice.returncode) == (2, 2)
     assert mistyped.stderr.splitlines() == [
-        "error: invalid configuration:",
-        "  accounts.1.customer_number: '1000O23456' is not a ScanSource customer number (1 to "
-        "10 digits, nothing else)",
+        "error: invalid configuration: accounts.1.customer_number: '1000O23456' is not a "
+        "ScanSource customer number (1 to 10 digits, nothing else)",
     ]
-    assert twice.stderr.splitlines()[1:] == ["  accounts: listed more than once: 1000012345"]
+    assert twice.stderr.splitlines() == [
+        "error: invalid configuration: accounts: listed more than once: 1000012345"
+    ]
 
 
 def test_missing_credentials_are_one_readable_line() -> None:
@@ -93,9 +94,72 @@ def test_missing_credentials_are_one_readable_line() -> None:
         },
     )
 
-    assert done.returncode == 1
+    assert done.returncode == 2
     assert "Traceback" not in done.stderr
     assert "account 1000012345: no client_id, client_secret, subscription_key" in done.stderr
+
+
+EVERY_COMMAND_READING_SETTINGS = [
+    ("sync", "--once"), ("backfill", "--from", "2026-01-01", "--to", "2026-01-02"), ("status",),
+    ("run",), ("health",), ("db", "current"), ("db", "upgrade"), ("db", "grant-readonly", "bi"),
+    ("config", "show"), ("api", "list"), ("demo", "--orders", "1"), ("check",),
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("command", EVERY_COMMAND_READING_SETTINGS, ids=" ".join)
+def test_an_unknown_syncer_variable_stops_every_command_with_exit_2(
+    command: tuple[str, ...],
+) -> None:
+    done = run(*command, env={"SYNCER_ACOUNTS": "1000012345"})
+
+    assert done.returncode == 2, done.stderr
+    assert done.stderr == (
+        "error: invalid configuration: unknown setting SYNCER_ACOUNTS "
+        "(did you mean SYNCER_ACCOUNTS?)\n"
+    )
+
+
+@pytest.mark.parametrize(
+    "command", [("status",), ("db", "current"), ("sync", "--once")], ids=" ".join
+)
+def test_a_command_with_no_database_configured_says_so_and_creates_none(
+    tmp_path: Path, command: tuple[str, ...]
+) -> None:
+    env = {
+        "SYNCER_ACCOUNTS": "1000012345", "SYNCER_API_CLIENT_ID": "id",
+        "SYNCER_API_CLIENT_SECRET": "secret", "SYNCER_API_SUBSCRIPTION_KEY": "key",
+        "SYNCER_EMBEDDED_DB_DIR": str(tmp_path / "pg"),
+    }  # fmt: skip
+    done = run(*command, env=env)
+
+    assert done.returncode == 2
+    assert done.stderr == "error: no database configured (set SYNCER_DATABASE_URL)\n"
+    assert not (tmp_path / "pg").exists()
+
+
+def test_an_account_not_configured_is_a_usage_error() -> None:
+    env = {
+        "SYNCER_ACCOUNTS": "1000012345", "SYNCER_API_CLIENT_ID": "id",
+        "SYNCER_API_CLIENT_SECRET": "secret", "SYNCER_API_SUBSCRIPTION_KEY": "key",
+        "SYNCER_DATABASE_URL": "postgresql://x@127.0.0.1:1/x",
+    }  # fmt: skip
+    done = run("sync", "--once", "--account", "1000099999", env=env)
+
+    assert done.returncode == 2
+    assert done.stderr == "error: not a configured account: 1000099999\n"
+
+
+def test_a_simulator_on_a_taken_port_is_one_line_and_exit_2() -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        done = run("sim", "--port", str(port), "--orders", "1")
+
+    assert done.returncode == 2
+    assert done.stderr == f"error: cannot listen on 127.0.0.1:{port}: Address already in use\n"
 
 
 def test_an_unreachable_database_is_one_readable_line() -> None:

@@ -124,7 +124,7 @@ def test_errors_are_one_readable_line_with_an_exit_code(tmp_path: Path) -> None:
 
 def test_without_credentials_or_sim_the_error_points_at_both() -> None:
     done = run("api", "detail", "--customer", CUSTOMER, "--order", "1")
-    one_line_error(done, 1, "no client_id", "SYNCER_API_CLIENT_ID", "--sim")
+    one_line_error(done, 2, "no client_id", "SYNCER_API_CLIENT_ID", "--sim")
 
 
 async def test_configured_settings_point_it_at_a_running_simulator() -> None:

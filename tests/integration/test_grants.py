@@ -213,5 +213,5 @@ def test_the_command_creates_the_role_and_refuses_a_bad_name_in_one_line(
 
     assert done.returncode == 0, done.stderr
     assert f"role {role} created" in done.stdout and "write nothing" in done.stdout
-    assert bad.returncode == 1
+    assert bad.returncode == 2  # a bad argument
     assert "Traceback" not in bad.stderr and "is not accepted" in bad.stderr

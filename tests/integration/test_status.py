@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta
+import subprocess
+from datetime import UTC, datetime, timedelta
+from typing import Any
 
 from pydantic import SecretStr
 
@@ -26,10 +28,7 @@ async def prepare(h: SimHarness) -> tuple[str, str, str]:
     a, b, c = h.customers
     await sync_all(h)
     h.clock.advance(timedelta(hours=1))
-    refused = h.make_client(credentials=Credentials(h.credentials.client_id, SecretStr("wrong"),
-                                                    h.credentials.subscription_key))  # fmt: skip
-    result = await AccountSync(h.engine, refused, b, SyncOptions(), clock=h.clock.now).run()
-    assert result.outcome == "failed"
+    await refused_run(h, b)
     async with loader.connection(h.engine) as con:
         await loader.record_failures(
             con,
@@ -40,11 +39,22 @@ async def prepare(h: SimHarness) -> tuple[str, str, str]:
     return a, b, c
 
 
-def status(database_url: str, *args: str, accounts: str) -> str:
+async def refused_run(h: SimHarness, account: str) -> None:
+    """A run of `account` whose secret the token endpoint refuses: recorded as failed."""
+    refused = h.make_client(credentials=Credentials(h.credentials.client_id, SecretStr("wrong"),
+                                                    h.credentials.subscription_key))  # fmt: skip
+    result = await AccountSync(h.engine, refused, account, SyncOptions(), clock=h.clock.now).run()
+    assert result.outcome == "failed"
+
+
+def status(
+    database_url: str, *args: str, accounts: str, code: int = 1, **settings: str
+) -> subprocess.CompletedProcess[str]:
     env = {"SYNCER_DATABASE_URL": database_url, "SYNCER_ACCOUNTS": accounts}
+    env |= {f"SYNCER_{name.upper()}": value for name, value in settings.items()}
     done = run("status", *args, env=env)
-    assert done.returncode == 0, done.stderr
-    return done.stdout
+    assert done.returncode == code, done.stderr
+    return done
 
 
 async def test_status_json_gives_each_accounts_last_run_lag_rows_and_open_failures(
@@ -52,8 +62,9 @@ async def test_status_json_gives_each_accounts_last_run_lag_rows_and_open_failur
 ) -> None:
     a, b, c = await prepare(harness)
 
-    out = status(database_url, "--json", accounts=f"{a},{b},{c},{NEVER_RUN}")
+    out = status(database_url, "--json", accounts=f"{a},{b},{c},{NEVER_RUN}").stdout
 
+    assert out.count("\n") == 1  # one JSON object, on one line
     report = json.loads(out)
     as_of = datetime.fromisoformat(report["as_of"])
     accounts = {x["account"]: x for x in report["accounts"]}
@@ -85,7 +96,7 @@ async def test_status_table_shows_outcomes_errors_and_unconfigured_accounts(
 ) -> None:
     a, b, c = await prepare(harness)
 
-    out = status(database_url, accounts=f"{a},{b},{NEVER_RUN}")
+    out = status(database_url, accounts=f"{a},{b},{NEVER_RUN}").stdout
 
     lines = out.splitlines()
     row = {n: next(line for line in lines if line.startswith(f"│ {n}")) for n in (a, b, NEVER_RUN)}
@@ -96,6 +107,57 @@ async def test_status_table_shows_outcomes_errors_and_unconfigured_accounts(
     assert f"{c}*: in the warehouse but not configured" in out
     assert f"{b}: listing failed" in out
     assert "Rows per table" in out and "delivery_line_serials" in out
+
+
+async def test_status_exits_0_when_every_configured_account_last_run_succeeded_recently(
+    harness_factory: Any, database_url: str
+) -> None:
+    h = await harness_factory(start=datetime.now(UTC), orders_per_account=10)
+    await sync_all(h)
+
+    done = status(database_url, "--json", accounts=",".join(h.customers), code=0)
+
+    report = json.loads(done.stdout)
+    assert report["failing"] == report["stale"] == []
+    assert done.stderr == ""
+
+
+async def test_status_exits_4_when_a_last_run_succeeded_longer_ago_than_readyz_allows(
+    harness_factory: Any, database_url: str
+) -> None:
+    h = await harness_factory(start=datetime.now(UTC) - timedelta(hours=2), orders_per_account=10)
+    await sync_all(h)
+    accounts = ",".join(h.customers)
+
+    # Every 15 minutes, stale after 3 periods: 45 minutes.
+    done = status(database_url, "--json", accounts=accounts, code=4)
+
+    report = json.loads(done.stdout)
+    assert report["failing"] == []
+    assert [p.split(":")[0] for p in report["stale"]] == [f"account {n}" for n in h.customers]
+    assert all("(allowed 2700 s)" in p for p in report["stale"])
+    assert done.stderr.splitlines() == [f"warning: {p}" for p in report["stale"]]
+    # The same rule as /readyz, with the same settings: an hourly schedule allows 3 hours.
+    status(database_url, accounts=accounts, code=0, schedule_interval_seconds="3600")
+
+
+async def test_status_exits_1_when_a_last_run_failed_or_none_finished_even_if_others_are_stale(
+    harness_factory: Any, database_url: str
+) -> None:
+    h = await harness_factory(start=datetime.now(UTC) - timedelta(hours=2), orders_per_account=10)
+    a, b, c = h.customers
+    await sync_all(h)  # two hours ago: stale
+    await refused_run(h, b)
+
+    done = status(database_url, "--json", accounts=f"{a},{b},{c},{NEVER_RUN}", code=1)
+
+    report = json.loads(done.stdout)
+    assert [p.split(":")[0] for p in report["failing"]] == [f"account {b}", f"account {NEVER_RUN}"]
+    assert report["failing"][0].startswith(f"account {b}: last run failed: ")
+    assert report["failing"][1] == f"account {NEVER_RUN}: no run has finished yet"
+    assert [p.split(":")[0] for p in report["stale"]] == [f"account {a}", f"account {c}"]
+    errors = [line for line in done.stderr.splitlines() if line.startswith("error: ")]
+    assert errors == [f"error: {p}" for p in report["failing"]]
 
 
 def test_status_of_an_unreachable_database_is_one_line() -> None:

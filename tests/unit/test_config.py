@@ -157,11 +157,92 @@ def test_a_config_file_named_in_the_environment_must_exist(
         load_settings()
 
 
-def test_an_unknown_setting_is_named_as_such(tmp_path: Path) -> None:
+def test_an_unknown_key_in_a_config_file_is_named_with_the_closest_setting(
+    tmp_path: Path,
+) -> None:
     f = tmp_path / "typo.toml"
-    f.write_text("schedule_intervall_seconds = 60\n")
-    with pytest.raises(ConfigError, match="schedule_intervall_seconds: unknown setting"):
+    f.write_text("schedule_intervall_seconds = 60\nwhatever = 1\n")
+    with pytest.raises(ConfigError) as exc:
         load_settings(f)
+    assert str(exc.value).splitlines()[1:] == [
+        "  schedule_intervall_seconds: unknown setting (did you mean schedule_interval_seconds?)",
+        "  whatever: unknown setting",
+    ]
+
+
+def test_an_unknown_syncer_variable_is_an_error_naming_the_closest_setting(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("SYNCER_ACOUNTS", "1000012345")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value) == (
+        "invalid configuration: unknown setting SYNCER_ACOUNTS (did you mean SYNCER_ACCOUNTS?)"
+    )
+
+
+def test_every_unknown_variable_is_a_line_of_its_own_whatever_its_case(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The environment is read case-insensitively: syncer_databse_url is a typo too.
+    monkeypatch.setenv("syncer_databse_url", "postgresql://x@h/db")
+    monkeypatch.setenv("SYNCER_API_CLIENT_SECRET_FLIE", "/run/secrets/x")
+    monkeypatch.setenv("SYNCER_NOTHING_LIKE_IT", "1")
+    monkeypatch.setenv("SYNCER_SYNC_BATCH_SIZE", "lots")  # reported with them
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value).splitlines() == [
+        "invalid configuration:",
+        "  unknown setting SYNCER_API_CLIENT_SECRET_FLIE (did you mean "
+        "SYNCER_API_CLIENT_SECRET_FILE?)",
+        "  unknown setting SYNCER_NOTHING_LIKE_IT",
+        "  unknown setting syncer_databse_url (did you mean SYNCER_DATABASE_URL?)",
+        "  sync_batch_size: Input should be a valid integer, unable to parse string as an integer",
+    ]
+
+
+def test_variables_read_by_name_are_not_unknown_settings(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    (tmp_path / "secret").write_text("s3cr3t")
+    (tmp_path / "extra.toml").write_text("sync_page_size = 10\n")
+    monkeypatch.setenv("SYNCER_CONFIG_FILE", str(tmp_path / "extra.toml"))
+    monkeypatch.setenv("SYNCER_API_CLIENT_SECRET_FILE", str(tmp_path / "secret"))
+    monkeypatch.setenv("SYNCER_API_SUBSCRIPTION_KEY_FILE", str(tmp_path / "secret"))
+    monkeypatch.setenv("SYNCER_TEST_DATABASE_URL", "postgresql://x@h/tests")
+    monkeypatch.setenv("SYNCER_BENCH_DATABASE_URL", "postgresql://x@h/bench")
+    monkeypatch.setenv("SYNCER_HEALTH_PUBLISHED_PORT", "8001")
+    monkeypatch.setenv("SYNCER_SECRETS_DIR", str(tmp_path))
+    s = load_settings()
+    assert s.sync_page_size == 10
+    assert s.api_subscription_key.get_secret_value() == "s3cr3t"
+
+
+def test_every_syncer_variable_the_code_and_deployment_read_is_known() -> None:
+    """A variable read by name somewhere (code, benchmarks, compose, the image, CI) must not be
+    refused as unknown: a new one goes into config.OTHER_VARIABLES."""
+    import re
+
+    from syncer.config import unknown_variables
+
+    root = Path(__file__).resolve().parents[2]
+    files = [
+        *root.glob("syncer/**/*.py"), *root.glob("bench/*.py"), root / "tests" / "conftest.py",
+        root / "Dockerfile", root / "docker-compose.yml", root / "config" / "example.env",
+        *root.glob(".ci/*"), *(p for p in root.glob("deploy/**/*") if p.is_file()),
+    ]  # fmt: skip
+    names = set()
+    for f in files:
+        names |= set(re.findall(r"SYNCER_[A-Z0-9_]*[A-Z0-9](?![A-Z0-9_*])", f.read_text()))
+    assert {"SYNCER_TEST_DATABASE_URL", "SYNCER_SECRETS_DIR", "SYNCER_DATABASE_URL_FILE"} <= names
+    assert unknown_variables(dict.fromkeys(names, "")) == []
+
+
+def test_an_accounts_problem_is_named_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SYNCER_ACCOUNTS", "[not json")
+    with pytest.raises(ConfigError) as exc:
+        load_settings()
+    assert str(exc.value) == "invalid configuration: accounts: not valid JSON"
 
 
 def test_schedule_problems_are_one_line_each(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -253,7 +334,9 @@ def test_accounts_are_customer_numbers_each_listed_once_one_line_per_problem(
     monkeypatch.setenv("SYNCER_ACCOUNTS", "1000012345,42,1000034567,42,1000012345")
     with pytest.raises(ConfigError) as exc:
         load_settings()
-    assert str(exc.value).splitlines()[1:] == ["  accounts: listed more than once: 1000012345, 42"]
+    assert str(exc.value) == (
+        "invalid configuration: accounts: listed more than once: 1000012345, 42"
+    )
     monkeypatch.setenv("SYNCER_ACCOUNTS", '[{"customer_number": "ABC123"}]')
     with pytest.raises(ConfigError, match="'ABC123' is not a ScanSource customer number"):
         load_settings()
