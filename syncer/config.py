@@ -83,6 +83,8 @@ class Settings(BaseSettings):
     api_backoff_base_seconds: float = Field(default=0.25, ge=0)
     api_backoff_cap_seconds: float = Field(default=20.0, ge=0)
     api_token_leeway_seconds: float = Field(default=120.0, ge=0)
+    api_token_refreshes_per_call: int = Field(default=5, ge=1, le=100)
+    api_token_refreshes_per_run: int = Field(default=100, ge=1, le=100_000)
 
     # NoDecode: SYNCER_ACCOUNTS may be a plain comma list; the validator below reads it.
     accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)

@@ -9,7 +9,10 @@
         │   └── RateLimited    429 with the server's Retry-After
         └── PermanentApiError  never retried: other 4xx
             └── AuthError      credentials refused: the token endpoint said no, or a 401
-                               that a fresh token did not cure
+                │              that a fresh token did not cure
+                └── CredentialsError  no bearer token works (refused, or dying at once, beyond
+                                      the bounds on refreshes): ends the run, whose every call
+                                      would fail the same way
 
 Retry is decided by the class alone (`is_transient`), never by inspecting messages.
 """
@@ -56,6 +59,10 @@ class PermanentApiError(ApiError):
 
 class AuthError(PermanentApiError):
     """The API refused our credentials."""
+
+
+class CredentialsError(AuthError):
+    """No bearer token works, within the bounds on refreshes: the sync ends the run on it."""
 
 
 def is_transient(exc: BaseException) -> bool:

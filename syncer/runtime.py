@@ -164,6 +164,8 @@ async def open_runtime(
                     backoff_base=settings.api_backoff_base_seconds,
                     backoff_cap=settings.api_backoff_cap_seconds,
                     token_leeway_seconds=settings.api_token_leeway_seconds,
+                    token_refreshes_per_call=settings.api_token_refreshes_per_call,
+                    token_refreshes_per_run=settings.api_token_refreshes_per_run,
                     limiter=limiters[key],
                     redactor=redactor,
                 )

@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer import foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
-from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
+from syncer.errors import ApiError, CredentialsError, DatabaseError, PayloadError, SyncerError
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
 from syncer.rows import OrderRows
@@ -525,6 +525,8 @@ class AccountSync:
         order_no = listed.order_number or ""
         try:
             body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
+        except CredentialsError:
+            raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
             return Failure(order_no, "fetch", str(exc))
         fetched_at = self.clock()

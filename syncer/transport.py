@@ -5,7 +5,8 @@ and its JSON, decoded once, where an empty body is transient too). Each call car
 subscription key and bearer token, waits its turn at the key's shared rate limiter
 (`syncer.ratelimit`), maps statuses to the error tree (transient vs permanent) and is retried:
 transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
-401 once with a fresh token. A 2xx body must be whole JSON or the attempt counts as transient.
+401 once with a fresh token. Tokens that keep being refused end in a CredentialsError, past a
+bound per call and per run. A 2xx body must be whole JSON or the attempt counts as transient.
 Bodies come back as bytes so the caller can hash exactly what was received. Server-supplied text
 in errors passes through the `Redactor`. The operations live in `syncer.client`.
 """
@@ -28,10 +29,11 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
-from syncer.auth import Credentials, TokenProvider
+from syncer.auth import Credentials, TokenProvider, token_lifetime
 from syncer.errors import (
     ApiError,
     AuthError,
+    CredentialsError,
     PermanentApiError,
     RateLimited,
     TransientApiError,
@@ -58,6 +60,9 @@ class ApiStats:
     @property
     def throttled(self) -> int:
         return sum(n for (_, status), n in self.calls.items() if status == "429")
+
+    def requests(self, operation: str) -> int:
+        return sum(n for (op, _), n in self.calls.items() if op == operation)
 
     def as_dict(self) -> dict[str, dict[str, int]]:
         out: dict[str, dict[str, int]] = {}
@@ -103,6 +108,8 @@ class Transport:
         backoff_base: float = 0.25,
         backoff_cap: float = 20.0,
         token_leeway_seconds: float = 120.0,
+        token_refreshes_per_call: int = 5,
+        token_refreshes_per_run: int = 100,
         limiter: RateLimiter | None = None,
         redactor: Redactor | None = None,
         stats: ApiStats | None = None,
@@ -118,6 +125,10 @@ class Transport:
         self._max_throttled = max_throttled
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
+        self._refreshes_per_call = token_refreshes_per_call
+        self._refreshes_per_run = token_refreshes_per_run
+        self._lifetime_note: str | None = None  # what the last token answer's expires_in was
+        self._noted: set[str] = set()  # lifetime notes already logged
         self._rng = rng or random.Random()
         # Without a configured limiter (tests, one-off scripts): no rate ceiling to speak of, but
         # the in-flight bound, the 429 pause and the decrease still apply.
@@ -190,25 +201,32 @@ class Transport:
         repeatable: bool = True,
     ) -> T:
         """Retry policy, decided by the error's class alone (errors.py)."""
-        failures = throttles = rejections = 0
+        failures = throttles = rejections = refreshes = 0
+        proven = False  # a token refused in this call had worked before: the API knows us
+        died: tuple[str, int, AuthError] | None = None  # the last token that died under us
         while True:
             token = await self.tokens.token() if authenticated else None
+            if died is not None and self.tokens.served_after(died[0], died[1]):
+                # While we waited for a new token, calls sent after ours were accepted with the
+                # one refused to us: it did not die, this request was refused.
+                raise died[2]
             delay = 0.0
             # The token request takes no place among the calls in flight: they may all be
             # waiting for it.
             async with self.limiter.slot(bounded=authenticated) as sent_at:
                 if token is not None:
                     # We may have waited a while for our turn: if the token we hold has been
-                    # replaced meanwhile, use the new one; if it was rejected and its
+                    # replaced meanwhile, use the new one; if it was refused and its
                     # replacement is still on its way, queue again behind that refresh.
-                    current = self.tokens.current()
-                    if current is None:
-                        continue
-                    token = current
+                    usable = self.tokens.usable()
+                    if usable is None:
+                        continue  # the refresh is shared: counted against the run, not the call
+                    token = usable
+                number = self.tokens.sending()
                 try:
                     result = await send(token)
                     if token is not None:
-                        self.tokens.mark_served(token)
+                        self.tokens.mark_served(token, number)
                     return result
                 except RateLimited as exc:
                     throttles += 1
@@ -223,19 +241,29 @@ class Transport:
                     # No sleep of our own: the limiter now holds every caller of this key until
                     # Retry-After has passed, then lets them go one by one at the lowered rate.
                     # Repeated 429s lower the rate again each time: the backoff is exponential.
-                except AuthError:
+                except AuthError as exc:
                     # A 401 may only mean the token died early: refresh and try again, once.
                     # Again only if the token refused had been accepted before (it died
-                    # mid-life, as tokens may); one that never worked means we are refused.
+                    # mid-life, as tokens may); two fresh ones refused mean we are refused,
+                    # and so is every other call: the run ends (CredentialsError).
                     rejections += 1
-                    if token is None:
+                    if token is None or isinstance(exc, CredentialsError):
                         raise
+                    if self.tokens.served_after(token, number):
+                        raise  # the token works for later calls: this request is refused
                     self.tokens.invalidate(token)
-                    died = self.tokens.has_served(token)
-                    # The one refresh is owed whatever max_attempts says (it is not a retry of
-                    # a failure, the token was simply stale); died-early tokens may go on.
-                    if (rejections > 1 and not died) or rejections > max(self._max_attempts, 1):
-                        raise
+                    if self.tokens.has_served(token):
+                        proven, died = True, (token, number, exc)
+                        refreshes += 1
+                        self._bound_refreshes(operation, refreshes, exc)
+                    elif rejections > 1:
+                        if proven:
+                            raise  # a fresh token refused after one that worked: this call's
+                        raise CredentialsError(
+                            f"{exc}; refused again with a fresh token from "
+                            f"{self._token_url}{self._lifetime_suffix()}",
+                            status=exc.status, operation=operation,
+                        ) from exc  # fmt: skip
                 except TransientApiError as exc:
                     failures += 1
                     if failures >= self._max_attempts or not repeatable:
@@ -244,6 +272,22 @@ class Transport:
                     log.debug("%s: %s; retry %d/%d in %.2f s",
                               operation, exc, failures, self._max_attempts - 1, delay)  # fmt: skip
             await asyncio.sleep(delay)  # outside the slot: a backing-off call is not in flight
+
+    def _bound_refreshes(self, operation: str, refreshes: int, last: ApiError | None) -> None:
+        """A call may see its token die under it (a 401 for a token that had worked)
+        api_token_refreshes_per_call times: past that, this endpoint's tokens do not last long
+        enough for another to be worth fetching."""
+        if refreshes > self._refreshes_per_call:
+            cause = f" (last: {last})" if last is not None else ""
+            raise CredentialsError(
+                f"{operation}: {refreshes} fresh tokens from {self._token_url} did not last one "
+                f"call (api_token_refreshes_per_call = {self._refreshes_per_call})"
+                f"{self._lifetime_suffix()}{cause}",
+                operation=operation,
+            )
+
+    def _lifetime_suffix(self) -> str:
+        return f"; {self._lifetime_note}" if self._lifetime_note else ""
 
     async def _send(
         self,
@@ -301,6 +345,7 @@ class Transport:
         }
 
         async def send(_: str | None) -> tuple[str, float]:
+            self._bound_token_requests()
             try:
                 async with self._session.post(
                     self._token_url, data=form, timeout=self._timeout
@@ -320,9 +365,10 @@ class Transport:
             if status == 429 or status >= 500:
                 raise self._error_for("token", status, body, retry_after)
             if status >= 300:
-                raise AuthError(
+                # No call of the run can succeed without a token: it ends there.
+                raise CredentialsError(
                     f"token endpoint refused the client credentials ({status} "
-                    f"{self.redactor(_oauth_error(body))})",
+                    f"{self.redactor(_oauth_error(body))}): {self._token_url}",
                     status=status,
                     operation="token",
                 )
@@ -331,13 +377,25 @@ class Transport:
             if not isinstance(token, str) or not token:
                 raise TransientApiError("token: response has no access_token", operation="token")
             self.redactor.add_token(token)
-            try:
-                expires_in = float(data.get("expires_in", 3599))
-            except (TypeError, ValueError):
-                expires_in = 3599.0
-            return token, expires_in
+            lifetime, self._lifetime_note = token_lifetime(data.get("expires_in"))
+            if self._lifetime_note and self._lifetime_note not in self._noted:
+                self._noted.add(self._lifetime_note)
+                log.warning("token endpoint %s: %s", self._token_url, self._lifetime_note)
+            return token, lifetime
 
         return await self._attempts("token", send, authenticated=False)
+
+    def _bound_token_requests(self) -> None:
+        """A run may ask for a token api_token_refreshes_per_run times: tokens refused or
+        dying that often will not start working later in the run."""
+        per_run = run_stats.get()
+        if per_run is not None and per_run.requests("token") >= self._refreshes_per_run:
+            raise CredentialsError(
+                f"token endpoint {self._token_url}: {self._refreshes_per_run} token requests "
+                "in this run (api_token_refreshes_per_run): its tokens are refused or expire "
+                f"at once{self._lifetime_suffix()}",
+                operation="token",
+            )
 
     def _error_for(
         self, operation: str, status: int, body: bytes, retry_after: float | None

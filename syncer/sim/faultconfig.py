@@ -46,6 +46,12 @@ class FaultConfig:
     malformed_rate: float = 0.0  # 200 with JSON that does not parse
     html_rate: float = 0.0  # 200 with a gateway's HTML page (wrong content type)
     token_expiry_rate: float = 0.0  # a request finds its (already used) bearer token revoked: 401
+    # The token answer's expires_in: a number as written (0, -5, 1e12, 1e400), `none` (left out)
+    # or other text (sent as a JSON string); empty: the token's real lifetime.
+    token_expires_in: str = ""
+    # Tokens are refused (401) from the start, as tokens that expire at once would be; otherwise
+    # they live the simulator's token_ttl_seconds, whatever expires_in says.
+    token_dies_at_once: bool = False
     # Payload quirks of API reference §10, per order (the same order always gets the same ones).
     quirk_rate: float = 0.0  # share of orders showing each quirk in `quirks`
     quirks: frozenset[str] = field(default_factory=lambda: frozenset(QUIRKS))
@@ -116,6 +122,10 @@ def _value(name: str, text: str, current: Any) -> Any:
         return frozenset(op.strip().lower() for op in text.split("+") if op.strip())
     if isinstance(current, str):
         return text
+    if isinstance(current, bool):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"fault {name}: not true or false: {text!r}")
+        return text.lower() in ("true", "1", "yes")
     try:
         return int(text) if isinstance(current, int) or name == "seed" else float(text)
     except ValueError:

@@ -2,8 +2,9 @@
 
 What it does per request, in APIM's order: the per-key rate limit (429 + Retry-After + APIM's
 body), early token expiry (401), then at most one of: a 5xx, a hang, a connection reset, a slow,
-truncated, malformed or HTML body; and on list and detail answers the §10 payload quirks of the
-order (syncer.sim.quirks). Every decision is a pure function of the seed, the request (method,
+truncated, malformed or HTML body; on list and detail answers the §10 payload quirks of
+the order (syncer.sim.quirks); on token answers the expires_in asked for, and tokens that die at
+once. Every decision is a pure function of the seed, the request (method,
 path, query, and how many times that same request was made) and the fault's name, so a run is
 repeatable whatever order concurrent requests arrive in. `injected` counts faults by kind.
 
@@ -191,6 +192,8 @@ class FaultInjector:
         response = await handler(request)
         if not isinstance(response, web.Response) or response.status != 200:
             return response
+        if not api and (c.token_expires_in or c.token_dies_at_once):
+            self._token_answer(response)
         body = response.body
         if not isinstance(body, bytes) or response.content_type != "application/json":
             return response
@@ -201,6 +204,28 @@ class FaultInjector:
             return response
         self.injected[body_fault] += 1
         return await self._broken(request, response, body, body_fault, nth)
+
+    def _token_answer(self, response: web.Response) -> None:
+        """The token answer as the fault asks: its expires_in replaced, its token dead."""
+        c = self.config
+        answer = orjson.loads(response.body)  # type: ignore[arg-type]
+        if c.token_dies_at_once:
+            self.injected["token_dies_at_once"] += 1
+            self._revoked.add(answer["access_token"])
+        if not c.token_expires_in:
+            return
+        self.injected["token_expires_in"] += 1
+        answer.pop("expires_in", None)
+        body = orjson.dumps(answer)
+        if c.token_expires_in != "none":
+            try:  # a JSON number goes as written, even one no double holds (1e400)
+                orjson.loads(c.token_expires_in)
+                value = c.token_expires_in.encode()
+            except orjson.JSONDecodeError as exc:
+                number = "number" in str(exc)
+                value = c.token_expires_in.encode() if number else orjson.dumps(c.token_expires_in)
+            body = body[:-1] + b',"expires_in":' + value + b"}"
+        response.body = body
 
     def _throttled(self, wait: float) -> web.Response:
         c = self.config
