@@ -78,6 +78,8 @@ class Settings(BaseSettings):
     api_rate_decrease: float = Field(default=0.5, gt=0, lt=1)
     api_rate_recovery_seconds: float = Field(default=15.0, gt=0)
     api_retry_after_default_seconds: float = Field(default=1.0, ge=0, le=3600)
+    api_retry_after_max_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    api_call_deadline_seconds: float = Field(default=300.0, gt=0, le=86_400)
     api_max_attempts: int = Field(default=5, ge=1, le=50)
     api_max_throttled: int = Field(default=30, ge=0, le=10_000)
     api_backoff_base_seconds: float = Field(default=0.25, ge=0)
@@ -172,6 +174,16 @@ class Settings(BaseSettings):
 
             expected_period(cron_trigger(value, "UTC"))  # raises ValueError saying what is wrong
         return value.strip()
+
+    @model_validator(mode="after")
+    def _waits_in_order(self) -> Settings:
+        if self.api_retry_after_max_seconds < self.api_retry_after_default_seconds:
+            raise ValueError(
+                "api_retry_after_max_seconds must be at least api_retry_after_default_seconds"
+            )
+        if self.api_call_deadline_seconds < self.api_timeout_seconds:
+            raise ValueError("api_call_deadline_seconds must be at least api_timeout_seconds")
+        return self
 
     @model_validator(mode="after")
     def _jitter_below_interval(self) -> Settings:

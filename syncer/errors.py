@@ -5,7 +5,8 @@
     ├── DatabaseError          database unreachable, or migrations not current
     ├── PayloadError           a payload we cannot turn into rows (recorded in sync_failures)
     └── ApiError               anything the API did; carries status and operation, never secrets
-        ├── TransientApiError  worth retrying: 429, 5xx, timeouts, resets, broken bodies
+        ├── TransientApiError  worth retrying: 429, 5xx, timeouts, resets, broken bodies, a
+        │   │                  call past its deadline
         │   └── RateLimited    429 with the server's Retry-After
         └── PermanentApiError  never retried: other 4xx
             └── AuthError      credentials refused: the token endpoint said no, or a 401

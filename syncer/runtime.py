@@ -98,7 +98,7 @@ def limits_from(settings: Settings) -> Limits:
         decrease=settings.api_rate_decrease,
         recovery_seconds=settings.api_rate_recovery_seconds,
         default_retry_after=settings.api_retry_after_default_seconds,
-        max_retry_after=max(300.0, settings.api_retry_after_default_seconds),
+        max_retry_after=settings.api_retry_after_max_seconds,
     )
 
 
@@ -166,6 +166,7 @@ async def open_runtime(
                     token_leeway_seconds=settings.api_token_leeway_seconds,
                     token_refreshes_per_call=settings.api_token_refreshes_per_call,
                     token_refreshes_per_run=settings.api_token_refreshes_per_run,
+                    call_deadline_seconds=settings.api_call_deadline_seconds,
                     limiter=limiters[key],
                     redactor=redactor,
                 )

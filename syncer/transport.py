@@ -5,10 +5,11 @@ and its JSON, decoded once, where an empty body is transient too). Each call car
 subscription key and bearer token, waits its turn at the key's shared rate limiter
 (`syncer.ratelimit`), maps statuses to the error tree (transient vs permanent) and is retried:
 transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
-401 once with a fresh token. Tokens that keep being refused end in a CredentialsError, past a
-bound per call and per run. A 2xx body must be whole JSON or the attempt counts as transient.
-Bodies come back as bytes so the caller can hash exactly what was received. Server-supplied text
-in errors passes through the `Redactor`. The operations live in `syncer.client`.
+401 once with a fresh token, all within the call's deadline. Tokens that keep being refused end
+in a CredentialsError, past a bound per call and per run. A 2xx body must be whole JSON or the
+attempt counts as transient. Bodies come back as bytes so the caller can hash exactly what was
+received. Server-supplied text in errors passes through the `Redactor`. The operations live in
+`syncer.client`.
 """
 
 from __future__ import annotations
@@ -110,6 +111,7 @@ class Transport:
         token_leeway_seconds: float = 120.0,
         token_refreshes_per_call: int = 5,
         token_refreshes_per_run: int = 100,
+        call_deadline_seconds: float = 300.0,
         limiter: RateLimiter | None = None,
         redactor: Redactor | None = None,
         stats: ApiStats | None = None,
@@ -127,6 +129,7 @@ class Transport:
         self._backoff_cap = backoff_cap
         self._refreshes_per_call = token_refreshes_per_call
         self._refreshes_per_run = token_refreshes_per_run
+        self._call_deadline = call_deadline_seconds
         self._lifetime_note: str | None = None  # what the last token answer's expires_in was
         self._noted: set[str] = set()  # lifetime notes already logged
         self._rng = rng or random.Random()
@@ -200,7 +203,28 @@ class Transport:
         authenticated: bool,
         repeatable: bool = True,
     ) -> T:
-        """Retry policy, decided by the error's class alone (errors.py)."""
+        """Retry policy, decided by the error's class alone (errors.py); every wait and attempt
+        within the call's deadline."""
+        deadline = asyncio.timeout(self._call_deadline)
+        try:
+            async with deadline:
+                return await self._retried(operation, send, authenticated, repeatable)
+        except TimeoutError as exc:
+            if not deadline.expired():
+                raise
+            raise TransientApiError(
+                f"{operation}: gave up after {self._call_deadline:g} s of waits and attempts "
+                "(api_call_deadline_seconds)",
+                operation=operation,
+            ) from exc
+
+    async def _retried(
+        self,
+        operation: str,
+        send: Callable[[str | None], Awaitable[T]],
+        authenticated: bool,
+        repeatable: bool,
+    ) -> T:
         failures = throttles = rejections = refreshes = 0
         proven = False  # a token refused in this call had worked before: the API knows us
         died: tuple[str, int, AuthError] | None = None  # the last token that died under us
@@ -491,4 +515,4 @@ def parse_retry_after(value: str | None, now: datetime) -> float | None:
     except ValueError:
         when = parse_http_date(value)
         return None if when is None else max(0.0, (when - now).total_seconds())
-    return max(0.0, seconds) if math.isfinite(seconds) else None
+    return None if math.isnan(seconds) else max(0.0, seconds)  # inf: as long as allowed

@@ -33,7 +33,7 @@ class FaultConfig:
     rate_limit_burst: int = 0  # requests allowed at once; 0 = one second's worth
     retry_after: str = "seconds"  # the Retry-After form: seconds | date | none (header left out)
     retry_after_seconds: float = (
-        0.0  # > 0: always this (tests use fractions); 0: computed, APIM-style
+        0.0  # > 0: always this (tests use fractions, or days, or 1e308); 0: computed, APIM-style
     )
     # Per request, each with this probability (the first that hits wins):
     error_rate: float = 0.0  # 500/502/503/504

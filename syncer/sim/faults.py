@@ -48,6 +48,7 @@ _GATEWAY_PAGE = (
 )
 
 
+LATEST_DATE = 253_402_300_799  # 9999-12-31 23:59:59 UTC
 JOURNAL_SIZE = 100_000
 SEEN_SIZE = 200_000
 
@@ -230,7 +231,7 @@ class FaultInjector:
     def _throttled(self, wait: float) -> web.Response:
         c = self.config
         seconds = c.retry_after_seconds or max(1.0, float(math.ceil(wait)))
-        whole = max(1, math.ceil(seconds))
+        whole = max(1, math.ceil(seconds)) if math.isfinite(seconds) else LATEST_DATE
         response = _json(
             {
                 "statusCode": 429,
@@ -241,7 +242,8 @@ class FaultInjector:
         if c.retry_after == "seconds":
             response.headers["Retry-After"] = f"{seconds:g}"
         elif c.retry_after == "date":
-            response.headers["Retry-After"] = formatdate(time.time() + whole, usegmt=True)
+            when = min(time.time() + whole, LATEST_DATE)  # an HTTP date ends with year 9999
+            response.headers["Retry-After"] = formatdate(when, usegmt=True)
         return response
 
     def _quirky(self, body: bytes) -> bytes:

@@ -33,6 +33,8 @@ NOW = datetime(2026, 11, 20, 15, 0, 0, tzinfo=UTC)
         (None, None),
         ("soon", None),  # unreadable: the limiter's default applies
         ("nan", None),
+        ("1e400", float("inf")),  # forever, in effect: the limiter's longest pause applies
+        ("inf", float("inf")),
     ],
 )
 def test_retry_after_is_seconds_or_an_http_date(value: str | None, seconds: float | None) -> None:

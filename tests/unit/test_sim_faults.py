@@ -114,6 +114,15 @@ async def test_tokens_can_die_at_once() -> None:
         )
 
 
+@pytest.mark.parametrize(("form", "header"), [("seconds", "1e+308"), ("date", "9999")])
+async def test_a_retry_after_can_ask_for_forever(form: str, header: str) -> None:
+    async with wire(rate_limit=1, retry_after=form, retry_after_seconds=1e308) as w:
+        token = await w.token()
+        await w.get("list", token)
+        status, headers, _ = await w.get("list", token)
+        assert status == 429 and header in headers["Retry-After"]
+
+
 def test_faults_are_off_by_default_and_parse_from_the_cli_form() -> None:
     assert not FaultConfig().active
     c = FaultConfig.parse("rate_limit=50, error-rate=0.02,quirks=float_ints+null_arrays")
