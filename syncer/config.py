@@ -80,6 +80,7 @@ class Settings(BaseSettings):
     api_retry_after_default_seconds: float = Field(default=1.0, ge=0, le=3600)
     api_retry_after_max_seconds: float = Field(default=120.0, gt=0, le=86_400)
     api_call_deadline_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    api_max_response_bytes: int = Field(default=32 * 2**20, ge=64 * 2**10, le=2**31)
     api_max_attempts: int = Field(default=5, ge=1, le=50)
     api_max_throttled: int = Field(default=30, ge=0, le=10_000)
     api_backoff_base_seconds: float = Field(default=0.25, ge=0)

@@ -167,6 +167,7 @@ async def open_runtime(
                     token_refreshes_per_call=settings.api_token_refreshes_per_call,
                     token_refreshes_per_run=settings.api_token_refreshes_per_run,
                     call_deadline_seconds=settings.api_call_deadline_seconds,
+                    max_response_bytes=settings.api_max_response_bytes,
                     limiter=limiters[key],
                     redactor=redactor,
                 )

@@ -528,7 +528,7 @@ class AccountSync:
         except CredentialsError:
             raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
-            return Failure(order_no, "fetch", str(exc))
+            return Failure(order_no, "fetch", str(exc), exc.body)
         fetched_at = self.clock()
         try:
             rows = detail_rows(self.account, listed, payload, body, fetched_at)

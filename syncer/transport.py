@@ -7,9 +7,10 @@ subscription key and bearer token, waits its turn at the key's shared rate limit
 transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
 401 once with a fresh token, all within the call's deadline. Tokens that keep being refused end
 in a CredentialsError, past a bound per call and per run. A 2xx body must be whole JSON or the
-attempt counts as transient. Bodies come back as bytes so the caller can hash exactly what was
-received. Server-supplied text in errors passes through the `Redactor`. The operations live in
-`syncer.client`.
+attempt counts as transient; a body past the size limit is refused as it is read. Bodies come
+back as bytes so the caller can hash exactly what was received. Server-supplied text in errors
+passes through the `Redactor`, and an error keeps the start of the body it came with. The
+operations live in `syncer.client`.
 """
 
 from __future__ import annotations
@@ -32,6 +33,7 @@ import orjson
 
 from syncer.auth import Credentials, TokenProvider, token_lifetime
 from syncer.errors import (
+    DIAGNOSIS_BYTES,
     ApiError,
     AuthError,
     CredentialsError,
@@ -112,6 +114,7 @@ class Transport:
         token_refreshes_per_call: int = 5,
         token_refreshes_per_run: int = 100,
         call_deadline_seconds: float = 300.0,
+        max_response_bytes: int = 32 * 2**20,
         limiter: RateLimiter | None = None,
         redactor: Redactor | None = None,
         stats: ApiStats | None = None,
@@ -130,6 +133,7 @@ class Transport:
         self._refreshes_per_call = token_refreshes_per_call
         self._refreshes_per_run = token_refreshes_per_run
         self._call_deadline = call_deadline_seconds
+        self._max_response_bytes = max_response_bytes
         self._lifetime_note: str | None = None  # what the last token answer's expires_in was
         self._noted: set[str] = set()  # lifetime notes already logged
         self._rng = rng or random.Random()
@@ -286,7 +290,7 @@ class Transport:
                         raise CredentialsError(
                             f"{exc}; refused again with a fresh token from "
                             f"{self._token_url}{self._lifetime_suffix()}",
-                            status=exc.status, operation=operation,
+                            status=exc.status, operation=operation, body=exc.body,
                         ) from exc  # fmt: skip
                 except TransientApiError as exc:
                     failures += 1
@@ -334,11 +338,14 @@ class Transport:
             async with self._session.request(
                 method, url, params=params, json=json_body, headers=headers, timeout=self._timeout
             ) as resp:
-                body = await resp.read()
                 status = resp.status
                 content_type = resp.content_type
                 # Only a refusal carries a Retry-After worth parsing (dates are slow to parse).
                 retry_after = _retry_after(resp.headers) if status >= 300 else None
+                body = await self._read(operation, resp)
+        except PermanentApiError:  # a body past the size limit
+            self.stats.record(operation, status)
+            raise
         except TimeoutError as exc:
             self.stats.record(operation, "timeout")
             raise TransientApiError(f"{operation}: timed out", operation=operation) from exc
@@ -355,10 +362,45 @@ class Transport:
                 *(operation, method, path, _query(params), status, len(body), elapsed_ms),
             )
         if status < 300:
-            if decode is not None and body:
+            if decode is None or not body:
+                return body, None
+            try:
                 return body, check_json_body(operation, status, content_type, body, decode)
-            return body, None
+            except ApiError as exc:
+                exc.body = self._kept(body)
+                raise
         raise self._error_for(operation, status, body, retry_after)
+
+    async def _read(self, operation: str, resp: aiohttp.ClientResponse) -> bytes:
+        """The body, refused (PermanentApiError) once it is past max_response_bytes: a body
+        that large is never held whole. A refusal's body is read only as far as it is kept."""
+        if resp.status >= 300:
+            return (await read_at_most(resp.content, DIAGNOSIS_BYTES))[0]
+        limit, length = self._max_response_bytes, resp.content_length
+        if length is not None and length <= limit and not resp.headers.get("Content-Encoding"):
+            return await resp.read()  # never more than Content-Length
+        if length is not None and length > limit:
+            head, _ = await read_at_most(resp.content, DIAGNOSIS_BYTES)
+            raise self._too_big(operation, resp.status, f"{length:,} bytes", head)
+        body, whole = await read_at_most(resp.content, limit)
+        if not whole:
+            raise self._too_big(operation, resp.status, f"over {limit:,} bytes", body)
+        return body
+
+    def _too_big(self, operation: str, status: int, size: str, head: bytes) -> PermanentApiError:
+        return PermanentApiError(
+            f"{operation}: HTTP {status} with a body of {size}, more than "
+            f"api_max_response_bytes ({self._max_response_bytes:,})",
+            status=status,
+            operation=operation,
+            body=self._kept(head),
+        )
+
+    def _kept(self, body: bytes) -> str | None:
+        """The start of a failed answer's body, redacted, for a person to look at."""
+        if not body:
+            return None
+        return self.redactor(body[:DIAGNOSIS_BYTES].decode("utf-8", errors="replace"))
 
     async def _fetch_token(self) -> tuple[str, float]:
         form = {
@@ -374,9 +416,12 @@ class Transport:
                 async with self._session.post(
                     self._token_url, data=form, timeout=self._timeout
                 ) as resp:
-                    body = await resp.read()
                     status, content_type = resp.status, resp.content_type
                     retry_after = _retry_after(resp.headers)
+                    body = await self._read("token", resp)
+            except PermanentApiError:  # a body past the size limit
+                self.stats.record("token", status)
+                raise
             except TimeoutError as exc:
                 self.stats.record("token", "timeout")
                 raise TransientApiError("token: timed out", operation="token") from exc
@@ -427,16 +472,29 @@ class Transport:
         message = self.redactor(f"{operation}: HTTP {status} {_message(body)}".rstrip())
         if status == 429:
             return RateLimited(message, retry_after=retry_after, operation=operation)
+        kept = self._kept(body)
         if status >= 500 or status == 408:
-            return TransientApiError(message, status=status, operation=operation)
+            return TransientApiError(message, status=status, operation=operation, body=kept)
         if status == 401:
-            return AuthError(message, status=status, operation=operation)
-        return PermanentApiError(message, status=status, operation=operation)
+            return AuthError(message, status=status, operation=operation, body=kept)
+        return PermanentApiError(message, status=status, operation=operation, body=kept)
 
 
 def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:
     """Exponential backoff with full jitter: uniform in [0, min(cap, base·2^attempt)]."""
     return rng.uniform(0, min(cap, base * 2**attempt))
+
+
+async def read_at_most(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, bool]:
+    """Up to `limit` bytes of a body as its chunks arrive, and whether that was all of it."""
+    chunks: list[bytes] = []
+    size = 0
+    async for chunk in content.iter_any():
+        chunks.append(chunk)
+        size += len(chunk)
+        if size > limit:
+            return b"".join(chunks)[:limit], False
+    return b"".join(chunks), True
 
 
 def check_json_body(

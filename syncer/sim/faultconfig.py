@@ -22,8 +22,9 @@ QUIRKS = (
 )
 RETRY_AFTER_FORMS = ("seconds", "date", "none")
 
-# Payload-level faults: a 200 whose body is broken, in the order they are tried.
-BODY_FAULTS = ("reset", "slow", "truncate", "malformed", "html")
+# Payload-level faults: a 200 whose body is broken (or only sent oddly), in the order they are
+# tried.
+BODY_FAULTS = ("reset", "slow", "truncate", "malformed", "html", "chunked")
 
 
 @dataclass(frozen=True)
@@ -45,6 +46,7 @@ class FaultConfig:
     truncate_rate: float = 0.0  # 200 with the JSON cut short
     malformed_rate: float = 0.0  # 200 with JSON that does not parse
     html_rate: float = 0.0  # 200 with a gateway's HTML page (wrong content type)
+    chunked_rate: float = 0.0  # the body comes chunked, with no Content-Length (nothing broken)
     token_expiry_rate: float = 0.0  # a request finds its (already used) bearer token revoked: 401
     # The token answer's expires_in: a number as written (0, -5, 1e12, 1e400), `none` (left out)
     # or other text (sent as a JSON string); empty: the token's real lifetime.

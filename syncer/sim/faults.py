@@ -2,7 +2,7 @@
 
 What it does per request, in APIM's order: the per-key rate limit (429 + Retry-After + APIM's
 body), early token expiry (401), then at most one of: a 5xx, a hang, a connection reset, a slow,
-truncated, malformed or HTML body; on list and detail answers the §10 payload quirks of
+truncated, malformed, HTML or chunked body; on list and detail answers the §10 payload quirks of
 the order (syncer.sim.quirks); on token answers the expires_in asked for, and tokens that die at
 once. Every decision is a pure function of the seed, the request (method,
 path, query, and how many times that same request was made) and the fault's name, so a run is
@@ -306,10 +306,14 @@ async def _hang(request: web.Request, seconds: float) -> bool:
 async def _stream(
     request: web.Request, response: web.Response, body: bytes, kind: str, seconds: float
 ) -> web.StreamResponse:
-    """A body sent in pieces: slowly (`slow`), or half of it and then the connection drops."""
+    """A body sent in pieces: slowly (`slow`), chunked with no Content-Length (`chunked`), or
+    half of it and then the connection drops (`reset`)."""
     out = web.StreamResponse(status=response.status)
     out.content_type = response.content_type
-    out.content_length = len(body)
+    if kind == "chunked":
+        out.enable_chunked_encoding()
+    else:
+        out.content_length = len(body)
     with contextlib.suppress(ConnectionError):
         await out.prepare(request)
         if kind == "reset":
@@ -321,6 +325,7 @@ async def _stream(
         step = max(1, math.ceil(len(body) / pieces))
         for i in range(0, len(body), step):
             await out.write(body[i : i + step])
-            await asyncio.sleep(seconds / pieces)
+            if kind == "slow":
+                await asyncio.sleep(seconds / pieces)
         await out.write_eof()
     return out

@@ -173,6 +173,7 @@ def test_jitter_must_be_shorter_than_the_interval(monkeypatch: pytest.MonkeyPatc
          "api_retry_after_max_seconds must be at least api_retry_after_default_seconds"),
         ({"SYNCER_API_CALL_DEADLINE_SECONDS": "10"},
          "api_call_deadline_seconds must be at least api_timeout_seconds"),
+        ({"SYNCER_API_MAX_RESPONSE_BYTES": "1000"}, "api_max_response_bytes"),
         ({"SYNCER_API_TOKEN_REFRESHES_PER_RUN": "0"}, "api_token_refreshes_per_run"),
     ],
 )  # fmt: skip

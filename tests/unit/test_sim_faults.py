@@ -114,6 +114,16 @@ async def test_tokens_can_die_at_once() -> None:
         )
 
 
+async def test_a_chunked_body_has_no_content_length_and_arrives_whole() -> None:
+    async with wire(chunked_rate=1.0, only=frozenset({"detail"})) as w:
+        number = w.sim.order_numbers(CUSTOMER)[0]
+        status, headers, body = await w.get("detail", salesOrderNumber=number)
+        assert status == 200 and "Content-Length" not in headers
+        assert headers["Transfer-Encoding"] == "chunked"
+        state = w.sim.find(number)
+        assert state is not None and body == w.sim.detail_bytes(state, False)
+
+
 @pytest.mark.parametrize(("form", "header"), [("seconds", "1e+308"), ("date", "9999")])
 async def test_a_retry_after_can_ask_for_forever(form: str, header: str) -> None:
     async with wire(rate_limit=1, retry_after=form, retry_after_seconds=1e308) as w:

@@ -1,0 +1,99 @@
+"""What the API's answers hold: bodies past the size limit, and failed answers kept for
+diagnosis. Over real HTTP, into a real Postgres."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import orjson
+import pytest
+
+from syncer import schema
+from syncer.errors import DIAGNOSIS_BYTES
+from syncer.sim import FaultConfig
+from tests.integration.conftest import SimHarness
+from tests.truth import assert_matches_truth
+
+S = schema.SCHEMA
+LIMIT = 100_000  # the size limit in these tests, far below the default
+
+
+async def failures(h: SimHarness) -> dict[str, tuple[str, str, str | None]]:
+    async with h.engine.connect() as conn:
+        result = await conn.exec_driver_sql(
+            f"SELECT sales_order_number, stage, reason, payload FROM {S}.sync_failures"
+        )
+        return {r[0]: (r[1], r[2], r[3]) for r in result}
+
+
+def detail(h: SimHarness, number: str) -> dict[str, Any]:
+    state = h.sim.find(number)
+    assert state is not None
+    return dict(orjson.loads(h.sim.detail_bytes(state, False)))
+
+
+def oversized(h: SimHarness, number: str) -> bytes:
+    """The order's own detail, grown past LIMIT with lines of serial numbers."""
+    body = detail(h, number)
+    line = body["SalesOrderLines"][0]
+    body["SalesOrderLines"] = [
+        {**line, "LineNumber": n, "SerialNumbers": [f"S{n:04d}{k:06d}" for k in range(100)]}
+        for n in range(1, 201)
+    ]
+    raw = orjson.dumps(body)
+    assert len(raw) > 2 * LIMIT
+    return raw
+
+
+@pytest.mark.parametrize("chunked", [False, True], ids=["content-length", "chunked"])
+async def test_a_body_past_the_size_limit_fails_its_order_at_once_saying_how_big(
+    harness_factory: Any, chunked: bool
+) -> None:
+    faults = FaultConfig(chunked_rate=1.0, only=frozenset({"detail"})) if chunked else FaultConfig()
+    h: SimHarness = await harness_factory(orders_per_account=30, faults=faults)
+    h.client = h.make_client(max_response_bytes=LIMIT)
+    customer = h.customers[0]
+    big = h.sim.order_numbers(customer)[3]
+    body = oversized(h, big)
+    h.sim.detail_overrides[big] = (200, body)
+
+    result = await h.account_sync(customer).run()
+
+    assert result.outcome == "succeeded" and result.counts.loaded == 29
+    assert h.sim.detail_hits[big] == 1  # it will not get smaller: not tried again
+    [(stage, reason, payload)] = (await failures(h)).values()
+    assert stage == "fetch" and "api_max_response_bytes (100,000)" in reason
+    size = f"over {LIMIT:,} bytes" if chunked else f"{len(body):,} bytes"
+    assert size in reason
+    assert payload is not None and body.decode().startswith(payload)  # its start, for a person
+    assert len(payload) <= DIAGNOSIS_BYTES
+    if chunked:
+        assert h.sim.faults.injected["chunked"] >= 30
+    await assert_matches_truth(h.engine, h.sim, customer, exclude={big})
+
+
+@pytest.mark.parametrize(
+    ("status", "body", "stage"),
+    [
+        (200, b"<html><body>gateway error " + b"x" * 200_000 + b"</body></html>", "fetch"),
+        (200, b'{"SalesOrderNumber": "cut off', "fetch"),
+        (400, b'{"message": "bad request", "echo": "Ocp-Apim-Subscription-Key: KEY"}', "fetch"),
+    ],
+    ids=["not-json", "cut-off", "4xx"],
+)
+async def test_a_fetch_failure_keeps_the_body_it_got_redacted_and_cut(
+    harness: SimHarness, status: int, body: bytes, stage: str
+) -> None:
+    customer = harness.customers[0]
+    bad = harness.sim.order_numbers(customer)[2]
+    key = harness.credentials.subscription_key.get_secret_value()
+    body = body.replace(b"KEY", key.encode())
+    harness.sim.detail_overrides[bad] = (status, body)
+
+    await harness.account_sync(customer).run()
+
+    [(got_stage, reason, payload)] = (await failures(harness)).values()
+    assert got_stage == stage and payload is not None
+    assert key not in payload and key not in reason
+    kept = body.decode().replace(key, "***")[:DIAGNOSIS_BYTES]
+    assert payload == kept
