@@ -24,6 +24,7 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from syncer import jsonread
 from syncer.errors import PayloadError
 from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
 from syncer.numeric import remember
@@ -158,8 +159,8 @@ _PLAIN = msgspec.json.Decoder(PlainDetail)
 
 
 def decode(body: bytes) -> Any:
-    """A detail body as a `PlainDetail` when it is plain, else as JSON (orjson, as every other
-    body is read); orjson.JSONDecodeError when orjson cannot read it. Text holding NUL is not
+    """A detail body as a `PlainDetail` when it is plain, else as JSON (`jsonread`, as every
+    other body is read); orjson.JSONDecodeError when it is not JSON. Text holding NUL is not
     plain: JSON can only write it as an escape, so one look at the bytes finds it. Nor is a body
     that is not UTF-8: msgspec checks the text of the fields it reads, not of those it skips."""
     if b"\\u0000" not in body and _utf8(body):
@@ -167,7 +168,7 @@ def decode(body: bytes) -> Any:
             return _PLAIN.decode(body)
         except (msgspec.DecodeError, ValueError, RecursionError):  # deep nesting: RecursionError
             pass
-    return orjson.loads(body)
+    return jsonread.loads(body)
 
 
 def _utf8(body: bytes) -> bool:
@@ -195,10 +196,8 @@ def detail_rows(
             return _plain(customer_number, listed, payload, raw, fetched_at)
         except _Unusual:
             try:
-                payload = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                # Valid JSON msgspec read but orjson cannot (a number past a double's range in a
-                # field we skip): the long way cannot read it either.
+                payload = jsonread.loads(raw)
+            except orjson.JSONDecodeError as exc:  # what msgspec reads and orjson refuses
                 raise PayloadError(f"detail: {exc}") from None
     return build_rows(customer_number, listed, parse_detail(payload), raw, fetched_at)
 

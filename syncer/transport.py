@@ -31,6 +31,7 @@ from typing import Any, TypeVar
 import aiohttp
 import orjson
 
+from syncer import jsonread
 from syncer.auth import Credentials, TokenProvider, token_lifetime
 from syncer.errors import (
     DIAGNOSIS_BYTES,
@@ -170,7 +171,7 @@ class Transport:
             assert token is not None
             body, _ = await self._send(
                 operation, method, path, token, params, json_body,
-                orjson.loads if check_json else None,
+                jsonread.loads if check_json else None,
             )  # fmt: skip
             return body
 
@@ -184,7 +185,7 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
-        decode: Callable[[bytes], Any] = orjson.loads,
+        decode: Callable[[bytes], Any] = jsonread.loads,
     ) -> tuple[bytes, Any]:
         """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
         is empty or not JSON is transient, and retried. `decode` may read it into something
@@ -502,7 +503,7 @@ def check_json_body(
     status: int,
     content_type: str,
     body: bytes,
-    decode: Callable[[bytes], Any] = orjson.loads,
+    decode: Callable[[bytes], Any] = jsonread.loads,
 ) -> Any:
     """A 2xx body must be JSON, whole: a gateway page or a cut-off body is worth another try."""
     if content_type != "application/json" and not content_type.endswith("+json"):
@@ -525,7 +526,7 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     return parse_retry_after(headers.get("Retry-After"), now)
 
 
-def parse_json(body: bytes, operation: str, decode: Callable[[bytes], Any] = orjson.loads) -> Any:
+def parse_json(body: bytes, operation: str, decode: Callable[[bytes], Any] = jsonread.loads) -> Any:
     try:
         return decode(body)
     except orjson.JSONDecodeError as exc:

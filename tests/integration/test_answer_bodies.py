@@ -1,8 +1,9 @@
-"""What the API's answers hold: bodies past the size limit, and failed answers kept for
-diagnosis. Over real HTTP, into a real Postgres."""
+"""What the API's answers hold: bodies past the size limit, numbers JSON allows but a double
+cannot hold, and failed answers kept for diagnosis. Over real HTTP, into a real Postgres."""
 
 from __future__ import annotations
 
+from decimal import Decimal
 from typing import Any
 
 import orjson
@@ -70,6 +71,54 @@ async def test_a_body_past_the_size_limit_fails_its_order_at_once_saying_how_big
     if chunked:
         assert h.sim.faults.injected["chunked"] >= 30
     await assert_matches_truth(h.engine, h.sim, customer, exclude={big})
+
+
+@pytest.mark.parametrize(
+    ("number", "said"),
+    [
+        ("1e400", "number too large (1E+400)"),
+        ("-1e400", "number too large (-1E+400)"),
+        ("1" + "0" * 400, "not a number: '1000000000"),  # the models' word for 400 digits
+    ],
+    ids=["1e400", "-1e400", "400 digits"],
+)
+async def test_a_number_no_double_holds_is_quarantined_on_the_first_attempt_naming_its_field(
+    harness: SimHarness, number: str, said: str
+) -> None:
+    customer = harness.customers[0]
+    odd = harness.sim.order_numbers(customer)[5]
+    text = orjson.dumps(detail(harness, odd))
+    body = text.replace(b'"Ordered":', b'"Ordered":' + number.encode() + b',"Was":', 1)
+    harness.sim.detail_overrides[odd] = (200, body)
+
+    result = await harness.account_sync(customer).run()
+
+    assert result.outcome == "succeeded" and result.counts.failed == 1
+    assert harness.sim.detail_hits[odd] == 1  # valid JSON: read at once, not retried
+    [(stage, reason, payload)] = (await failures(harness)).values()
+    assert stage == "parse" and f"SalesOrderLines.0.Ordered: {said}" in reason
+    assert payload == body.decode()
+    await assert_matches_truth(harness.engine, harness.sim, customer, exclude={odd})
+
+
+async def test_a_number_no_double_holds_in_a_field_we_do_not_map_is_loaded(
+    harness: SimHarness,
+) -> None:
+    customer = harness.customers[0]
+    odd = harness.sim.order_numbers(customer)[6]
+    body = orjson.dumps(detail(harness, odd))[:-1] + b',"Checksum":1e400,"Id":' + b"9" * 400 + b"}"
+    harness.sim.detail_overrides[odd] = (200, body)
+
+    result = await harness.account_sync(customer).run()
+
+    assert result.outcome == "succeeded" and result.counts.failed == 0
+    assert harness.sim.detail_hits[odd] == 1
+    await assert_matches_truth(harness.engine, harness.sim, customer)
+    async with harness.engine.connect() as conn:
+        kept = (await conn.exec_driver_sql(
+            f"SELECT raw->>'Checksum' FROM {S}.sales_orders WHERE sales_order_number = $1", (odd,)
+        )).scalar()  # fmt: skip
+    assert kept is not None and Decimal(kept) == Decimal("1e400")
 
 
 @pytest.mark.parametrize(

@@ -33,7 +33,7 @@ def token_requests(calls: Any) -> int:
     return sum(n for (op, _), n in calls.items() if op == "token")
 
 
-@pytest.mark.parametrize("expires_in", ["0", "-5", "none", "abc", "1e12"])
+@pytest.mark.parametrize("expires_in", ["0", "-5", "none", "abc", "1e12", "1e400"])
 async def test_a_token_answer_with_an_absurd_lifetime_is_used_without_a_refresh_loop(
     harness_factory: Any, expires_in: str, caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -82,7 +82,7 @@ async def wire(**faults: Any) -> AsyncIterator[Wire]:
 
 @pytest.mark.parametrize(
     ("expires_in", "served"),
-    [("0", 0), ("-5", -5), ("1e12", 1e12), ("abc", "abc"), ("none", None)],
+    [("0", 0), ("-5", -5), ("1e12", 1e12), ("abc", "abc"), ("none", None), ("1e400", "1e400")],
 )
 async def test_the_token_answer_says_the_expires_in_asked_for(
     expires_in: str, served: object
