@@ -15,6 +15,7 @@ decides anything the models do not.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -171,11 +172,21 @@ def decode(body: bytes) -> Any:
     return jsonread.loads(body)
 
 
+UTF8_SLICE = 1 << 20  # a large body is checked this much at a time, not copied whole as text
+
+
 def _utf8(body: bytes) -> bool:
     if body.isascii():
         return True
     try:
-        body.decode()
+        if len(body) <= UTF8_SLICE:
+            body.decode()
+        else:
+            check = codecs.getincrementaldecoder("utf-8")().decode
+            with memoryview(body) as view:
+                for start in range(0, len(body), UTF8_SLICE):
+                    check(view[start : start + UTF8_SLICE])
+                check(b"", True)
     except UnicodeDecodeError:
         return False
     return True

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import zlib
@@ -38,6 +39,7 @@ from syncer import foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
 from syncer.errors import ApiError, CredentialsError, DatabaseError, PayloadError, SyncerError
+from syncer.large_details import LargeDetails
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
 from syncer.rows import OrderRows
@@ -81,6 +83,7 @@ class SyncOptions:
     writers: int = 2
     wait_for_lock: bool = False
     defer_foreign_keys: bool = True  # syncer.foreign_keys
+    large_detail_bytes: int = 4 * 2**20  # syncer.large_details
 
 
 @dataclass
@@ -196,6 +199,7 @@ class AccountSync:
         # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).
         self._analyzed_at = 0
         self._loaded_since = 0
+        self._large = LargeDetails(options.large_detail_bytes)  # one per pipeline
 
     async def run(
         self,
@@ -366,6 +370,7 @@ class AccountSync:
         # Unbounded, but never longer than the permits: every item in them holds one.
         load_qs: list[LoadQueue] = [asyncio.Queue() for _ in range(writers)]
         permits = asyncio.Semaphore(2 * writers * self.options.batch_size)
+        self._large = LargeDetails(self.options.large_detail_bytes)
         list_error: list[str] = []
 
         async def lister() -> None:
@@ -524,10 +529,14 @@ class AccountSync:
     async def _fetch_one(self, listed: OrderListRow, held_hash: str | None) -> Loadable:
         order_no = listed.order_number or ""
         try:
-            body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
+            body, payload = await self.client.detail_json(
+                self.account, order_no, decode=decode,
+                admit=functools.partial(self._large.admit, order_no),
+            )  # fmt: skip
         except CredentialsError:
             raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
+            self._large.done((order_no,))
             return Failure(order_no, "fetch", str(exc), exc.body)
         fetched_at = self.clock()
         try:
@@ -553,6 +562,7 @@ class AccountSync:
                 await self._flush(items, result.counts)
                 for _ in items:
                     permits.release()
+                self._large.done(i.sales_order_number for i in items)
                 self._report(result)
 
     async def _next_batch(self, load_q: LoadQueue) -> tuple[list[Loadable], bool]:

@@ -77,6 +77,10 @@ class ApiStats:
 
 # The stats of the run in progress: every call made inside a run's tasks is counted there too.
 run_stats: ContextVar[ApiStats | None] = ContextVar("run_stats", default=None)
+# The deadline of the call in progress (Transport._attempts).
+call_deadline: ContextVar[asyncio.Timeout | None] = ContextVar("call_deadline", default=None)
+# Given a body's size: None to decode it now, or something to await first.
+Admit = Callable[[int], Awaitable[None] | None]
 
 
 def make_session(*, concurrency: int, verify_tls: bool = True) -> aiohttp.ClientSession:
@@ -186,14 +190,20 @@ class Transport:
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
         decode: Callable[[bytes], Any] = jsonread.loads,
+        admit: Admit | None = None,
     ) -> tuple[bytes, Any]:
         """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
         is empty or not JSON is transient, and retried. `decode` may read it into something
-        richer than plain JSON; it raises orjson.JSONDecodeError for what is not JSON."""
+        richer than plain JSON; it raises orjson.JSONDecodeError for what is not JSON. `admit`
+        is given a 2xx body's size before it is decoded, and may make the call wait (a wait the
+        call's deadline does not count): the caller holds a large body back until it has room
+        for it."""
 
         async def send(token: str | None) -> tuple[bytes, Any]:
             assert token is not None
-            body, data = await self._send(operation, method, path, token, params, json_body, decode)
+            body, data = await self._send(
+                operation, method, path, token, params, json_body, decode, admit
+            )
             if not body:
                 raise TransientApiError(f"{operation}: empty body", operation=operation)
             return body, data
@@ -211,6 +221,7 @@ class Transport:
         """Retry policy, decided by the error's class alone (errors.py); every wait and attempt
         within the call's deadline."""
         deadline = asyncio.timeout(self._call_deadline)
+        current = call_deadline.set(deadline)
         try:
             async with deadline:
                 return await self._retried(operation, send, authenticated, repeatable)
@@ -222,6 +233,8 @@ class Transport:
                 "(api_call_deadline_seconds)",
                 operation=operation,
             ) from exc
+        finally:
+            call_deadline.reset(current)
 
     async def _retried(
         self,
@@ -327,6 +340,7 @@ class Transport:
         params: Mapping[str, str] | None,
         json_body: Any,
         decode: Callable[[bytes], Any] | None,
+        admit: Admit | None = None,
     ) -> tuple[bytes, Any]:
         headers = {
             "Ocp-Apim-Subscription-Key": self._credentials.subscription_key.get_secret_value(),
@@ -365,6 +379,8 @@ class Transport:
         if status < 300:
             if decode is None or not body:
                 return body, None
+            if admit is not None:
+                await _admitted(admit, len(body))
             try:
                 return body, check_json_body(operation, status, content_type, body, decode)
             except ApiError as exc:
@@ -479,6 +495,26 @@ class Transport:
         if status == 401:
             return AuthError(message, status=status, operation=operation, body=kept)
         return PermanentApiError(message, status=status, operation=operation, body=kept)
+
+
+async def _admitted(admit: Admit, size: int) -> None:
+    """Wait as `admit` says, with the call's deadline stopped meanwhile: it moves on by as long
+    as the wait took."""
+    wait = admit(size)
+    if wait is None:
+        return
+    deadline = call_deadline.get()
+    when = deadline.when() if deadline is not None else None
+    if deadline is None or when is None:
+        await wait
+        return
+    loop = asyncio.get_running_loop()
+    started = loop.time()
+    deadline.reschedule(None)
+    try:
+        await wait
+    finally:
+        deadline.reschedule(when + loop.time() - started)
 
 
 def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> float:

@@ -146,3 +146,43 @@ async def test_a_fetch_failure_keeps_the_body_it_got_redacted_and_cut(
     assert key not in payload and key not in reason
     kept = body.decode().replace(key, "***")[:DIAGNOSIS_BYTES]
     assert payload == kept
+
+
+async def test_large_details_are_decoded_and_written_one_at_a_time(harness_factory: Any) -> None:
+    h: SimHarness = await harness_factory(orders_per_account=30)
+    customer = h.customers[0]
+    large = h.sim.order_numbers(customer)[:6]
+    for number in large:
+        h.sim.detail_overrides[number] = (200, oversized(h, number))
+
+    result = await h.account_sync(customer, large_detail_bytes=LIMIT).run()
+
+    assert result.outcome == "succeeded" and result.counts.loaded == 30
+    async with h.engine.connect() as conn:
+        written = dict((await conn.exec_driver_sql(
+            f"SELECT sales_order_number, xmin::text FROM {S}.sales_orders"
+        )).all())  # fmt: skip
+    # The transaction that wrote each order: a large one never shares it with another large
+    # one (the next is not even decoded before the previous is written); small ones do.
+    assert len({written[n] for n in large}) == len(large)
+    assert len(set(written.values())) < len(written)
+    await assert_matches_truth(h.engine, h.sim, customer, exclude=set(large))
+
+
+async def test_waiting_for_a_turn_to_decode_does_not_count_against_the_call_deadline(
+    harness_factory: Any,
+) -> None:
+    h: SimHarness = await harness_factory(orders_per_account=20)
+    # A writer waits half a second for a fuller batch: each large detail waits at least that
+    # long for the one before it to be written, twice this deadline.
+    h.client = h.make_client(call_deadline_seconds=0.25)
+    customer = h.customers[0]
+    large = h.sim.order_numbers(customer)[:3]
+    for number in large:
+        h.sim.detail_overrides[number] = (200, oversized(h, number))
+
+    result = await h.account_sync(customer, large_detail_bytes=LIMIT, batch_size=200).run()
+
+    assert result.outcome == "succeeded" and result.counts.failed == 0, result.error
+    assert result.seconds > 1.0  # the waits did happen
+    assert result.counts.loaded == 20
