@@ -315,16 +315,15 @@ class Transport:
                               operation, exc, failures, self._max_attempts - 1, delay)  # fmt: skip
             await asyncio.sleep(delay)  # outside the slot: a backing-off call is not in flight
 
-    def _bound_refreshes(self, operation: str, refreshes: int, last: ApiError | None) -> None:
+    def _bound_refreshes(self, operation: str, refreshes: int, last: ApiError) -> None:
         """A call may see its token die under it (a 401 for a token that had worked)
         api_token_refreshes_per_call times: past that, this endpoint's tokens do not last long
         enough for another to be worth fetching."""
         if refreshes > self._refreshes_per_call:
-            cause = f" (last: {last})" if last is not None else ""
             raise CredentialsError(
                 f"{operation}: {refreshes} fresh tokens from {self._token_url} did not last one "
                 f"call (api_token_refreshes_per_call = {self._refreshes_per_call})"
-                f"{self._lifetime_suffix()}{cause}",
+                f"{self._lifetime_suffix()} (last: {last})",
                 operation=operation,
             )
 
