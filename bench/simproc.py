@@ -82,6 +82,44 @@ def _change(sim: Any, count: int, seed: int) -> tuple[dict[str, int], list[str]]
     return kinds, [orders[i].order_number for i in picked]
 
 
+def _big_details(sim: Any, megabytes: float, shape: str, count: int) -> tuple[list[str], int]:
+    """Serve the first `count` orders' details grown to about `megabytes` MB each, in place of
+    their own: `lines` adds order lines (each with a few serial numbers, as a large project
+    order has), `serials` adds serial numbers to ten lines. The order numbers, and the size of
+    the largest body."""
+    import orjson
+
+    numbers, largest = [], 0
+    for state in sim.orders_of(CUSTOMER)[:count]:
+        body = _grown(orjson.loads(sim.detail_bytes(state, False)), int(megabytes * 1e6), shape)
+        sim.detail_overrides[state.order_number] = (200, body)
+        numbers.append(state.order_number)
+        largest = max(largest, len(body))
+    return numbers, largest
+
+
+def _grown(detail: dict[str, Any], target: int, shape: str) -> bytes:
+    import orjson
+
+    template = detail["SalesOrderLines"][0]
+    if shape == "lines":
+        line = {**template, "SerialNumbers": [f"S{n:013d}" for n in range(20)]}
+        count = max(1, target // len(orjson.dumps(line)))
+        lines = [{**line, "LineNumber": 10 * (n + 1), "POLineNumber": n + 1} for n in range(count)]
+    elif shape == "serials":
+        per_line = max(1, target // 10 // 18)  # '"S0000000000000",' is 18 bytes
+        lines = [
+            {**template, "LineNumber": 10 * (n + 1), "POLineNumber": n + 1,
+             "SerialNumbers": [f"S{n:03d}{k:010d}" for k in range(per_line)]}
+            for n in range(10)
+        ]  # fmt: skip
+    else:
+        raise ValueError(f"unknown shape {shape!r} (lines, serials)")
+    detail["SalesOrderLines"] = lines
+    detail["Deliveries"] = []
+    return orjson.dumps(detail)
+
+
 def _main(conn: Connection, orders: int, latency_ms: float, seed: int) -> None:
     asyncio.run(_serve(conn, orders, latency_ms, seed))
 
@@ -102,6 +140,7 @@ async def _serve(conn: Connection, orders: int, latency_ms: float, seed: int) ->
             "set_clock": lambda when: clock.set(when),
             "change": lambda count, seed: _change(sim, count, seed),
             "detail_hits": lambda: sum(sim.detail_hits.values()),
+            "big_details": lambda mb, shape, count: _big_details(sim, mb, shape, count),
             "cpu": cpu_seconds,
             "stop": done.set,
         }

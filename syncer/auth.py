@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
+import math
 import time
-from collections import deque
+from collections import OrderedDict
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -31,7 +33,35 @@ class Token:
         return f"Token(***, expires_at={self.expires_at})"
 
 
-FetchToken = Callable[[], Awaitable[tuple[str, float]]]  # → (access_token, expires_in seconds)
+FetchToken = Callable[[], Awaitable[tuple[str, float]]]  # → (access_token, lifetime seconds)
+
+# The lifetime a token answer's `expires_in` stands for. Below the floor (0, negative) a token
+# would be due for refresh before it could be used twice; past the ceiling (1e12, inf) it would
+# never be; missing or unreadable, the usual lifetime of Azure AD's tokens is assumed. A token
+# that dies earlier than planned is replaced on the API's 401.
+MIN_LIFETIME = 60.0
+MAX_LIFETIME = 86_400.0
+DEFAULT_LIFETIME = 3599.0
+
+
+def token_lifetime(expires_in: object) -> tuple[float, str | None]:
+    """Seconds to plan a token's life with, from its `expires_in`; and, when that value was out
+    of range or unreadable, a note saying what was assumed instead."""
+    if isinstance(expires_in, int | float | str) and not isinstance(expires_in, bool):
+        try:
+            seconds = float(expires_in)
+        except ValueError:
+            seconds = math.nan
+    else:
+        seconds = math.nan
+    if math.isnan(seconds):
+        what = "no expires_in" if expires_in is None else f"expires_in {str(expires_in)[:40]!r}"
+        return DEFAULT_LIFETIME, f"{what}: {DEFAULT_LIFETIME:g} s assumed"
+    if seconds < MIN_LIFETIME:
+        return MIN_LIFETIME, f"expires_in {seconds:g} taken as {MIN_LIFETIME:g} s"
+    if seconds > MAX_LIFETIME:
+        return MAX_LIFETIME, f"expires_in {seconds:g} taken as {MAX_LIFETIME:g} s"
+    return seconds, None
 
 
 class TokenProvider:
@@ -54,7 +84,10 @@ class TokenProvider:
         self._clock = clock
         self._token: Token | None = None
         self._flight: asyncio.Future[Token] | None = None
-        self._served: deque[str] = deque(maxlen=16)  # tokens the API has accepted
+        # Tokens the API has accepted (the most recent 16), each with the number of the latest
+        # request it was accepted for: requests are numbered as they are sent (`sending`).
+        self._served: OrderedDict[str, int] = OrderedDict()
+        self._numbers = itertools.count()
         self.refreshes = 0
 
     def _fresh(self, token: Token | None) -> bool:
@@ -82,17 +115,35 @@ class TokenProvider:
         finally:
             self._flight = None
 
-    def current(self) -> str | None:
-        """The cached token if it is still fresh; never fetches."""
-        return self._token.value if self._fresh(self._token) and self._token else None
+    def usable(self) -> str | None:
+        """The token to send now, never fetching: the latest one, unless it was refused, or it
+        has expired and has already been used (a token is always used once, however short its
+        life: the call it was fetched for gets to send it). None: a refresh is due."""
+        token = self._token
+        if token is None:
+            return None
+        if self._clock() < token.expires_at or token.value not in self._served:
+            return token.value
+        return None
 
-    def mark_served(self, value: str) -> None:
-        """The API accepted `value`: a later 401 for it means it died, not that we are refused."""
-        if value not in self._served:
-            self._served.append(value)
+    def sending(self) -> int:
+        """The number of a request about to be sent with a token."""
+        return next(self._numbers)
+
+    def mark_served(self, value: str, request: int) -> None:
+        """The API accepted `value` for request number `request`: a later 401 for it means it
+        died (or refused that one request), not that we are refused."""
+        self._served[value] = max(request, self._served.pop(value, request))
+        if len(self._served) > 16:
+            self._served.popitem(last=False)
 
     def has_served(self, value: str) -> bool:
         return value in self._served
+
+    def served_after(self, value: str, request: int) -> bool:
+        """Whether `value` was accepted for a request sent after request number `request`: then
+        it is alive, and a 401 for that request was about the request, not the token."""
+        return self._served.get(value, -1) > request
 
     def invalidate(self, rejected: str) -> None:
         """Drop the token the server refused, unless it has already been replaced."""

@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequen
 from datetime import date
 from typing import Any, TypedDict, TypeVar, Unpack
 
-import orjson
-
+from syncer import jsonread
 from syncer.api_models import (
     CancelResult,
     OrderSummary,
@@ -32,7 +31,7 @@ from syncer.api_models import (
 )
 from syncer.errors import PermanentApiError, TransientApiError
 from syncer.models import SalesOrderDetail, parse_detail
-from syncer.transport import ApiStats, Transport
+from syncer.transport import Admit, ApiStats, Transport
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (reference §5)
@@ -158,10 +157,12 @@ class ScanSourceClient:
         sales_order_number: str,
         *,
         exclude_serial_tracking: bool = False,
-        decode: Callable[[bytes], Any] = orjson.loads,
+        decode: Callable[[bytes], Any] = jsonread.loads,
+        admit: Admit | None = None,
     ) -> tuple[bytes, Any]:
         """The detail as received (to hash and keep) and as decoded JSON (to validate), or as
-        `decode` reads it (the sync's `detail_rows.decode`)."""
+        `decode` reads it (the sync's `detail_rows.decode`); `admit` as Transport.request_json
+        takes it."""
         params = api_params(
             customer_number=customer_number,
             sales_order_number=sales_order_number,
@@ -169,7 +170,7 @@ class ScanSourceClient:
         )
         # Decoded where it is received: a broken body is transient, and retried.
         return await self.transport.request_json(
-            "detail", "GET", "/detail", params=params, decode=decode
+            "detail", "GET", "/detail", params=params, decode=decode, admit=admit
         )
 
     # -- typed operations ---------------------------------------------------------------------

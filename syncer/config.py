@@ -114,12 +114,17 @@ class Settings(BaseSettings):
     api_rate_decrease: float = Field(default=0.5, gt=0, lt=1)
     api_rate_recovery_seconds: float = Field(default=15.0, gt=0)
     api_retry_after_default_seconds: float = Field(default=1.0, ge=0, le=3600)
+    api_retry_after_max_seconds: float = Field(default=120.0, gt=0, le=86_400)
+    api_call_deadline_seconds: float = Field(default=300.0, gt=0, le=86_400)
+    api_max_response_bytes: int = Field(default=32 * 2**20, ge=64 * 2**10, le=2**31)
     api_max_attempts: int = Field(default=5, ge=1, le=50)
     api_max_throttled: int = Field(default=30, ge=0, le=10_000)
     api_backoff_base_seconds: float = Field(default=0.25, ge=0)
     api_backoff_cap_seconds: float = Field(default=20.0, ge=0)
     api_token_leeway_seconds: float = Field(default=120.0, ge=0)
     api_max_pages: int = Field(default=10_000, ge=1, le=10_000_000)
+    api_token_refreshes_per_call: int = Field(default=5, ge=1, le=100)
+    api_token_refreshes_per_run: int = Field(default=100, ge=1, le=100_000)
 
     # NoDecode: SYNCER_ACCOUNTS may be a plain comma list; the validator below reads it.
     accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)
@@ -217,6 +222,16 @@ class Settings(BaseSettings):
 
             expected_period(cron_trigger(value, "UTC"))  # raises ValueError saying what is wrong
         return value.strip()
+
+    @model_validator(mode="after")
+    def _waits_in_order(self) -> Settings:
+        if self.api_retry_after_max_seconds < self.api_retry_after_default_seconds:
+            raise ValueError(
+                "api_retry_after_max_seconds must be at least api_retry_after_default_seconds"
+            )
+        if self.api_call_deadline_seconds < self.api_timeout_seconds:
+            raise ValueError("api_call_deadline_seconds must be at least api_timeout_seconds")
+        return self
 
     @model_validator(mode="after")
     def _jitter_below_interval(self) -> Settings:
@@ -383,13 +398,13 @@ def _one_error(problems: list[str]) -> str:
 def _describe(exc: ValidationError) -> list[str]:
     lines = []
     for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"]) or "settings"
+        where = ".".join(str(p) for p in err["loc"])
         # Never echo the offending value: it may be a secret.
         msg = err["msg"].removeprefix("Value error, ")
         if err["type"] == "extra_forbidden":
             close = _closest(where, Settings.model_fields) if len(err["loc"]) == 1 else None
             msg = f"unknown setting (did you mean {close}?)" if close else "unknown setting"
-        lines.append(f"{where}: {msg}")
+        lines.append(f"{where}: {msg}" if where else msg)  # a rule across settings names them
     return lines
 
 

@@ -15,6 +15,7 @@ decides anything the models do not.
 
 from __future__ import annotations
 
+import codecs
 from collections.abc import Sequence
 from datetime import date, datetime
 from decimal import Decimal
@@ -24,6 +25,7 @@ import msgspec
 import orjson
 from msgspec import UNSET, Meta, Struct, UnsetType, field
 
+from syncer import jsonread
 from syncer.errors import PayloadError
 from syncer.models import INT4_MAX, MAX_TEXT, NUMBER_BOUND, OrderListRow, parse_detail
 from syncer.numeric import remember
@@ -158,8 +160,8 @@ _PLAIN = msgspec.json.Decoder(PlainDetail)
 
 
 def decode(body: bytes) -> Any:
-    """A detail body as a `PlainDetail` when it is plain, else as JSON (orjson, as every other
-    body is read); orjson.JSONDecodeError when orjson cannot read it. Text holding NUL is not
+    """A detail body as a `PlainDetail` when it is plain, else as JSON (`jsonread`, as every
+    other body is read); orjson.JSONDecodeError when it is not JSON. Text holding NUL is not
     plain: JSON can only write it as an escape, so one look at the bytes finds it. Nor is a body
     that is not UTF-8: msgspec checks the text of the fields it reads, not of those it skips."""
     if b"\\u0000" not in body and _utf8(body):
@@ -167,14 +169,24 @@ def decode(body: bytes) -> Any:
             return _PLAIN.decode(body)
         except (msgspec.DecodeError, ValueError, RecursionError):  # deep nesting: RecursionError
             pass
-    return orjson.loads(body)
+    return jsonread.loads(body)
+
+
+UTF8_SLICE = 1 << 20  # a large body is checked this much at a time, not copied whole as text
 
 
 def _utf8(body: bytes) -> bool:
     if body.isascii():
         return True
     try:
-        body.decode()
+        if len(body) <= UTF8_SLICE:
+            body.decode()
+        else:
+            check = codecs.getincrementaldecoder("utf-8")().decode
+            with memoryview(body) as view:
+                for start in range(0, len(body), UTF8_SLICE):
+                    check(view[start : start + UTF8_SLICE])
+                check(b"", True)
     except UnicodeDecodeError:
         return False
     return True
@@ -195,10 +207,8 @@ def detail_rows(
             return _plain(customer_number, listed, payload, raw, fetched_at)
         except _Unusual:
             try:
-                payload = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                # Valid JSON msgspec read but orjson cannot (a number past a double's range in a
-                # field we skip): the long way cannot read it either.
+                payload = jsonread.loads(raw)
+            except orjson.JSONDecodeError as exc:  # what msgspec reads and orjson refuses
                 raise PayloadError(f"detail: {exc}") from None
     return build_rows(customer_number, listed, parse_detail(payload), raw, fetched_at)
 

@@ -4,7 +4,8 @@ A token bucket (rate, burst) that sends at most `rate` requests per second after
 on requests in flight, and AIMD on top: a 429 pauses *every* caller until its Retry-After has
 passed and multiplies the rate by `decrease`; the rate then climbs back linearly to the ceiling
 over `recovery_seconds`. `Schedule` is the arithmetic (every method takes `now`, nothing awaits);
-`RateLimiter` adds the clock, the in-flight semaphore and the one sleep.
+`RateLimiter` adds the clock, the in-flight semaphore, the one sleep, and a warning when the
+server asks for a pause longer than the limiter grants.
 
 Why reservations: a caller that finds the bucket empty takes a token on credit and sleeps exactly
 until its turn, so N waiters cost N sleeps, not N wake-ups per token. A 429 voids every credit
@@ -15,10 +16,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -32,7 +36,7 @@ class Limits:
     recovery_seconds: float = 15.0  # time to climb from 0 back to the ceiling (linear)
     min_rate_fraction: float = 0.01  # the rate never drops below this share of the ceiling
     default_retry_after: float = 1.0  # pause for a 429 that says nothing
-    max_retry_after: float = 300.0  # a longer Retry-After (or a far HTTP date) is capped here
+    max_retry_after: float = 120.0  # a longer Retry-After (or a far HTTP date) is capped here
 
     def __post_init__(self) -> None:
         if not (self.rate > 0 and math.isfinite(self.rate)):
@@ -135,6 +139,7 @@ class RateLimiter:
         self._schedule = Schedule(limits, clock())
         self._in_flight = asyncio.Semaphore(limits.max_in_flight)
         self.in_flight = 0
+        self._capping = False  # within a run of 429s asking for more than max_retry_after
 
     @property
     def rate(self) -> float:
@@ -186,5 +191,19 @@ class RateLimiter:
                 self._in_flight.release()
 
     def throttled(self, sent_at: float, retry_after: float | None) -> bool:
-        """Record a 429 for a request sent at `sent_at`; True if it was a new congestion event."""
-        return self._schedule.throttled(self._clock(), sent_at, retry_after)
+        """Record a 429 for a request sent at `sent_at`; True if it was a new congestion event.
+
+        A Retry-After past max_retry_after is warned about once per episode: the episode ends
+        with a 429 asking for less, or once the key has gone unpaused that long."""
+        now, longest = self._clock(), self.limits.max_retry_after
+        if retry_after is not None and retry_after > longest:
+            if not self._capping or now - self._schedule.pause_until > longest:
+                log.warning(
+                    "a 429 asked this key to wait %g s (Retry-After), longer than "
+                    "api_retry_after_max_seconds: it pauses %g s instead",
+                    retry_after, longest,
+                )  # fmt: skip
+            self._capping = True
+        else:
+            self._capping = False
+        return self._schedule.throttled(now, sent_at, retry_after)

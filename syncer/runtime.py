@@ -104,7 +104,7 @@ def limits_from(settings: Settings) -> Limits:
         decrease=settings.api_rate_decrease,
         recovery_seconds=settings.api_rate_recovery_seconds,
         default_retry_after=settings.api_retry_after_default_seconds,
-        max_retry_after=max(300.0, settings.api_retry_after_default_seconds),
+        max_retry_after=settings.api_retry_after_max_seconds,
     )
 
 
@@ -190,6 +190,10 @@ def api_clients(
                 backoff_base=settings.api_backoff_base_seconds,
                 backoff_cap=settings.api_backoff_cap_seconds,
                 token_leeway_seconds=settings.api_token_leeway_seconds,
+                token_refreshes_per_call=settings.api_token_refreshes_per_call,
+                token_refreshes_per_run=settings.api_token_refreshes_per_run,
+                call_deadline_seconds=settings.api_call_deadline_seconds,
+                max_response_bytes=settings.api_max_response_bytes,
                 limiter=limiters[key],
                 redactor=redactor,
             )

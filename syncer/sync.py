@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 import time
 import zlib
@@ -39,8 +40,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer import account_lock, foreign_keys, loader
 from syncer.client import ScanSourceClient
 from syncer.detail_rows import decode, detail_rows
-from syncer.errors import ApiError, DatabaseError, PayloadError, SyncerError
+from syncer.errors import ApiError, CredentialsError, DatabaseError, PayloadError, SyncerError
 from syncer.fetch_keys import FetchKeys
+from syncer.large_details import LargeDetails
 from syncer.loader import Failure, Stored, Touch
 from syncer.models import OrderListRow, parse_list_row
 from syncer.redact import Redactor
@@ -88,6 +90,7 @@ class SyncOptions:
     defer_foreign_keys: bool = True  # syncer.foreign_keys
     # Runs in a row that find a failed order gone from the API before its failure is closed.
     gone_after_attempts: int = loader.GONE_AFTER_ATTEMPTS
+    large_detail_bytes: int = 4 * 2**20  # syncer.large_details
 
 
 @dataclass
@@ -205,6 +208,7 @@ class AccountSync:
         self._analyzed_at = 0
         self._loaded_since = 0
         self._fetching = FetchKeys()  # the orders this run has queued (each run its own)
+        self._large = LargeDetails(options.large_detail_bytes)  # one per pipeline
 
     async def run(
         self,
@@ -376,6 +380,7 @@ class AccountSync:
         # Unbounded, but never longer than the permits: every item in them holds one.
         load_qs: list[LoadQueue] = [asyncio.Queue() for _ in range(writers)]
         permits = asyncio.Semaphore(2 * writers * self.options.batch_size)
+        self._large = LargeDetails(self.options.large_detail_bytes)
         list_error: list[str] = []
         self._fetching = FetchKeys()
 
@@ -555,9 +560,15 @@ class AccountSync:
     async def _fetch_one(self, listed: OrderListRow, held_hash: str | None) -> Loadable:
         order_no = listed.order_number or ""
         try:
-            body, payload = await self.client.detail_json(self.account, order_no, decode=decode)
+            body, payload = await self.client.detail_json(
+                self.account, order_no, decode=decode,
+                admit=functools.partial(self._large.admit, order_no),
+            )  # fmt: skip
+        except CredentialsError:
+            raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
-            return Failure(order_no, "fetch", str(exc), gone=exc.status == 404)
+            self._large.done((order_no,))
+            return Failure(order_no, "fetch", str(exc), exc.body, gone=exc.status == 404)
         if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
             return Failure(order_no, "fetch", EXPOSED, body.decode("utf-8", errors="replace"))
         fetched_at = self.clock()
@@ -584,6 +595,7 @@ class AccountSync:
                 await self._flush(items, result.counts)
                 for _ in items:
                     permits.release()
+                self._large.done(i.sales_order_number for i in items)
                 self._report(result)
 
     async def _next_batch(self, load_q: LoadQueue) -> tuple[list[Loadable], bool]:

@@ -22,8 +22,11 @@ QUIRKS = (
 )
 RETRY_AFTER_FORMS = ("seconds", "date", "none")
 
-# Payload-level faults: a 200 whose body is broken, in the order they are tried.
-BODY_FAULTS = ("reset", "slow", "truncate", "malformed", "html", "echo_detail", "echo_broken")
+# Payload-level faults: a 200 whose body is broken (or only sent oddly), in the order they are
+# tried.
+BODY_FAULTS = (
+    "reset", "slow", "truncate", "malformed", "html", "chunked", "echo_detail", "echo_broken",
+)  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -33,7 +36,7 @@ class FaultConfig:
     rate_limit_burst: int = 0  # requests allowed at once; 0 = one second's worth
     retry_after: str = "seconds"  # the Retry-After form: seconds | date | none (header left out)
     retry_after_seconds: float = (
-        0.0  # > 0: always this (tests use fractions); 0: computed, APIM-style
+        0.0  # > 0: always this (tests use fractions, or days, or 1e308); 0: computed, APIM-style
     )
     # Per request, each with this probability (the first that hits wins):
     error_rate: float = 0.0  # 500/502/503/504
@@ -45,11 +48,18 @@ class FaultConfig:
     truncate_rate: float = 0.0  # 200 with the JSON cut short
     malformed_rate: float = 0.0  # 200 with JSON that does not parse
     html_rate: float = 0.0  # 200 with a gateway's HTML page (wrong content type)
+    chunked_rate: float = 0.0  # the body comes chunked, with no Content-Length (nothing broken)
     token_expiry_rate: float = 0.0  # a request finds its (already used) bearer token revoked: 401
     # A gateway echoing the request's headers (subscription key, bearer token) back in a body:
     echo_error_rate: float = 0.0  # a 400 whose message and body hold them
     echo_detail_rate: float = 0.0  # a 200 detail that still parses, with them in an extra field
     echo_broken_rate: float = 0.0  # a 200 detail with them in place of its lines: it cannot parse
+    # The token answer's expires_in: a number as written (0, -5, 1e12, 1e400), `none` (left out)
+    # or other text (sent as a JSON string); empty: the token's real lifetime.
+    token_expires_in: str = ""
+    # Tokens are refused (401) from the start, as tokens that expire at once would be; otherwise
+    # they live the simulator's token_ttl_seconds, whatever expires_in says.
+    token_dies_at_once: bool = False
     # Payload quirks of API reference §10, per order (the same order always gets the same ones).
     quirk_rate: float = 0.0  # share of orders showing each quirk in `quirks`
     quirks: frozenset[str] = field(default_factory=lambda: frozenset(QUIRKS))
@@ -130,12 +140,12 @@ def _value(name: str, text: str, current: Any) -> Any:
         return frozenset(chosen)
     if name == "only":
         return frozenset(op.strip().lower() for op in text.split("+") if op.strip())
-    if isinstance(current, bool):
-        if text.lower() not in ("0", "1", "false", "true"):
-            raise ValueError(f"fault {name}: expected 1 or 0, not {text!r}")
-        return text.lower() in ("1", "true")
     if isinstance(current, str):
         return text
+    if isinstance(current, bool):
+        if text.lower() not in ("true", "false", "1", "0", "yes", "no"):
+            raise ValueError(f"fault {name}: not true or false: {text!r}")
+        return text.lower() in ("true", "1", "yes")
     try:
         return int(text) if isinstance(current, int) or name == "seed" else float(text)
     except ValueError:

@@ -2,11 +2,12 @@
 
 What it does per request, in APIM's order: the per-key rate limit (429 + Retry-After + APIM's
 body), early token expiry (401), then at most one of: a 5xx, a 400 echoing the request's
-credentials, a hang, a connection reset, a slow, truncated, malformed or HTML body, a body
-echoing the credentials; and on list and detail answers the §10 payload quirks of the order
-(syncer.sim.quirks). Every decision is a pure function of the seed, the request (method, path,
-query, and how many times that same request was made) and the fault's name, so a run is
-repeatable whatever order concurrent requests arrive in. `injected` counts faults by kind.
+credentials, a hang, a connection reset, a slow, truncated, malformed, HTML or chunked body, a
+body echoing the credentials; on list and detail answers the §10 payload quirks of the order
+(syncer.sim.quirks); on token answers the expires_in asked for, and tokens that die at once.
+Every decision is a pure function of the seed, the request (method, path, query, and how many
+times that same request was made) and the fault's name, so a run is repeatable whatever order
+concurrent requests arrive in. `injected` counts faults by kind.
 
 Settings live on `FaultInjector.config` and may be swapped on a running simulator.
 """
@@ -16,6 +17,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import math
+import re
 import time
 from collections import Counter, OrderedDict, deque
 from collections.abc import Awaitable, Callable
@@ -48,6 +50,8 @@ _GATEWAY_PAGE = (
 )
 
 
+LATEST_DATE = 253_402_300_799  # 9999-12-31 23:59:59 UTC
+_JSON_NUMBER = re.compile(r"-?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)?")
 JOURNAL_SIZE = 100_000
 SEEN_SIZE = 200_000
 
@@ -210,6 +214,8 @@ class FaultInjector:
         response = await handler(request)
         if not isinstance(response, web.Response) or response.status != 200:
             return response
+        if not api and (c.token_expires_in or c.token_dies_at_once):
+            self._token_answer(response)
         body = response.body
         if not isinstance(body, bytes) or response.content_type != "application/json":
             return response
@@ -221,10 +227,29 @@ class FaultInjector:
         self.injected[body_fault] += 1
         return await self._broken(request, response, body, body_fault, nth)
 
+    def _token_answer(self, response: web.Response) -> None:
+        """The token answer as the fault asks: its expires_in replaced, its token dead."""
+        c = self.config
+        answer = orjson.loads(response.body)  # type: ignore[arg-type]
+        if c.token_dies_at_once:
+            self.injected["token_dies_at_once"] += 1
+            self._revoked.add(answer["access_token"])
+        if not c.token_expires_in:
+            return
+        self.injected["token_expires_in"] += 1
+        answer.pop("expires_in", None)
+        body = orjson.dumps(answer)
+        if c.token_expires_in != "none":
+            # A JSON number goes as written, even one no double holds (1e400); the rest as text.
+            text = c.token_expires_in
+            value = text.encode() if _JSON_NUMBER.fullmatch(text) else orjson.dumps(text)
+            body = body[:-1] + b',"expires_in":' + value + b"}"
+        response.body = body
+
     def _throttled(self, wait: float) -> web.Response:
         c = self.config
         seconds = c.retry_after_seconds or max(1.0, float(math.ceil(wait)))
-        whole = max(1, math.ceil(seconds))
+        whole = max(1, math.ceil(seconds)) if math.isfinite(seconds) else LATEST_DATE
         response = _json(
             {
                 "statusCode": 429,
@@ -235,7 +260,8 @@ class FaultInjector:
         if c.retry_after == "seconds":
             response.headers["Retry-After"] = f"{seconds:g}"
         elif c.retry_after == "date":
-            response.headers["Retry-After"] = formatdate(time.time() + whole, usegmt=True)
+            when = min(time.time() + whole, LATEST_DATE)  # an HTTP date ends with year 9999
+            response.headers["Retry-After"] = formatdate(when, usegmt=True)
         return response
 
     def _quirky(self, body: bytes) -> bytes:
@@ -319,10 +345,14 @@ async def _hang(request: web.Request, seconds: float) -> bool:
 async def _stream(
     request: web.Request, response: web.Response, body: bytes, kind: str, seconds: float
 ) -> web.StreamResponse:
-    """A body sent in pieces: slowly (`slow`), or half of it and then the connection drops."""
+    """A body sent in pieces: slowly (`slow`), chunked with no Content-Length (`chunked`), or
+    half of it and then the connection drops (`reset`)."""
     out = web.StreamResponse(status=response.status)
     out.content_type = response.content_type
-    out.content_length = len(body)
+    if kind == "chunked":
+        out.enable_chunked_encoding()
+    else:
+        out.content_length = len(body)
     with contextlib.suppress(ConnectionError):
         await out.prepare(request)
         if kind == "reset":
@@ -334,6 +364,7 @@ async def _stream(
         step = max(1, math.ceil(len(body) / pieces))
         for i in range(0, len(body), step):
             await out.write(body[i : i + step])
-            await asyncio.sleep(seconds / pieces)
+            if kind == "slow":
+                await asyncio.sleep(seconds / pieces)
         await out.write_eof()
     return out

@@ -35,6 +35,7 @@ FAULTS: dict[str, dict[str, Any]] = {
     "truncate": {"truncate_rate": 0.15},
     "malformed": {"malformed_rate": 0.15},
     "html": {"html_rate": 0.15},
+    "chunked": {"chunked_rate": 0.5},  # no Content-Length: the size limit counts as it reads
     "token_expiry": {"token_expiry_rate": 0.05},
     "quirks": {"quirk_rate": 0.5},
     "long_text": {"long_text_rate": 0.3},

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from syncer.auth import TokenProvider
+from syncer.auth import DEFAULT_LIFETIME, MAX_LIFETIME, MIN_LIFETIME, TokenProvider, token_lifetime
 
 
 class TokenEndpoint:
@@ -106,3 +106,47 @@ async def test_a_cancelled_caller_does_not_cancel_the_refresh_the_others_wait_fo
     with pytest.raises(asyncio.CancelledError):
         await first
     assert await second == "token-1" and endpoint.calls == 1
+
+
+@pytest.mark.parametrize(
+    ("expires_in", "seconds", "note"),
+    [
+        (3599, 3599.0, None),
+        ("3599", 3599.0, None),  # Azure AD's v1 endpoint sends it as a string
+        (0, MIN_LIFETIME, "expires_in 0 taken as 60 s"),
+        (-5, MIN_LIFETIME, "expires_in -5 taken as 60 s"),
+        (1e12, MAX_LIFETIME, "expires_in 1e+12 taken as 86400 s"),
+        ("1e400", MAX_LIFETIME, "expires_in inf taken as 86400 s"),
+        (None, DEFAULT_LIFETIME, "no expires_in: 3599 s assumed"),
+        ("abc", DEFAULT_LIFETIME, "expires_in 'abc': 3599 s assumed"),
+        ("nan", DEFAULT_LIFETIME, "expires_in 'nan': 3599 s assumed"),
+        (True, DEFAULT_LIFETIME, "expires_in 'True': 3599 s assumed"),
+        ([60], DEFAULT_LIFETIME, "expires_in '[60]': 3599 s assumed"),
+    ],
+)
+def test_a_token_lifetime_is_clamped_into_a_sane_range_and_says_so(
+    expires_in: object, seconds: float, note: str | None
+) -> None:
+    assert token_lifetime(expires_in) == (seconds, note)
+
+
+async def test_a_fresh_token_is_used_once_even_when_its_life_is_already_over() -> None:
+    endpoint, clock = TokenEndpoint(lifetime=0), Clock()
+    tokens = TokenProvider(endpoint, clock=clock)
+
+    first = await tokens.token()
+    assert tokens.usable() == first  # expired on arrival, but the call it was fetched for sends it
+    tokens.mark_served(first, tokens.sending())
+    assert tokens.usable() is None  # used, and over: a refresh is due
+    assert await tokens.token() == "token-2" and endpoint.calls == 2
+
+
+async def test_a_refused_token_is_not_usable_and_a_live_one_is_even_past_its_refresh_time() -> None:
+    endpoint, clock = TokenEndpoint(lifetime=3600), Clock()
+    tokens = TokenProvider(endpoint, leeway_seconds=120, clock=clock)
+    first = await tokens.token()
+    tokens.mark_served(first, tokens.sending())
+    clock.now += 3600 - 60  # inside the leeway: the next token() refreshes, but it still works
+    assert tokens.usable() == first
+    tokens.invalidate(first)
+    assert tokens.usable() is None

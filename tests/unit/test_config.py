@@ -267,6 +267,28 @@ def test_jitter_must_be_shorter_than_the_interval(monkeypatch: pytest.MonkeyPatc
         load_settings()
 
 
+@pytest.mark.parametrize(
+    ("env", "says"),
+    [
+        ({"SYNCER_API_RETRY_AFTER_MAX_SECONDS": "0.5"},
+         "api_retry_after_max_seconds must be at least api_retry_after_default_seconds"),
+        ({"SYNCER_API_CALL_DEADLINE_SECONDS": "10"},
+         "api_call_deadline_seconds must be at least api_timeout_seconds"),
+        ({"SYNCER_API_MAX_RESPONSE_BYTES": "1000"}, "api_max_response_bytes"),
+        ({"SYNCER_API_TOKEN_REFRESHES_PER_RUN": "0"}, "api_token_refreshes_per_run"),
+    ],
+)  # fmt: skip
+def test_bounds_on_waits_bodies_and_tokens_are_checked_in_one_line(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], says: str
+) -> None:
+    monkeypatch.setenv("SYNCER_API_RETRY_AFTER_DEFAULT_SECONDS", "1")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(ConfigError, match=says) as refused:
+        load_settings()
+    assert "\n" not in str(refused.value)  # one problem, one line
+
+
 def test_log_level_and_format_are_case_insensitive(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SYNCER_LOG_LEVEL", "debug")
     monkeypatch.setenv("SYNCER_LOG_FORMAT", "JSON")

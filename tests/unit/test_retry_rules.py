@@ -5,9 +5,10 @@ from __future__ import annotations
 import random
 from datetime import UTC, datetime
 
+import orjson
 import pytest
 
-from syncer import detail_rows
+from syncer import detail_rows, jsonread
 from syncer.errors import (
     AuthError,
     PermanentApiError,
@@ -33,6 +34,8 @@ NOW = datetime(2026, 11, 20, 15, 0, 0, tzinfo=UTC)
         (None, None),
         ("soon", None),  # unreadable: the limiter's default applies
         ("nan", None),
+        ("1e400", float("inf")),  # forever, in effect: the limiter's longest pause applies
+        ("inf", float("inf")),
     ],
 )
 def test_retry_after_is_seconds_or_an_http_date(value: str | None, seconds: float | None) -> None:
@@ -67,6 +70,35 @@ def test_a_broken_2xx_body_is_a_transient_error(content_type: str, body: bytes) 
 def test_a_whole_json_body_is_parsed() -> None:
     assert check_json_body("detail", 200, "application/json", b'{"a": [1]}') == {"a": [1]}
     assert check_json_body("x", 200, "application/problem+json", b"[]") == []
+
+
+@pytest.mark.parametrize(
+    ("body", "value"),
+    [
+        (b'{"a": 1e400}', {"a": "1e400"}),
+        (b"[-1E+400, 2.5, 3]", ["-1E+400", 2.5, 3]),
+        (b"1" + b"0" * 400, "1" + "0" * 400),
+        (
+            b'{"a": 12345678901234567890123, "b": 1e400}',
+            {"a": 12345678901234567890123, "b": "1e400"},
+        ),
+    ],
+)
+def test_numbers_no_double_holds_are_json_and_read_as_their_text(
+    body: bytes, value: object
+) -> None:
+    assert jsonread.loads(body) == value
+    assert check_json_body("detail", 200, "application/json", body) == value
+
+
+def test_the_detail_decoder_reads_a_number_no_double_holds_too() -> None:
+    assert detail_rows.decode(b'{"Total": 1e400, "Memo": "x"}') == {"Total": "1e400", "Memo": "x"}
+
+
+@pytest.mark.parametrize("body", [b'{"a": NaN, "b": 1e400}', b'{"a": 1e400', b"1e400 2", b"01"])
+def test_what_is_not_json_stays_refused_whatever_numbers_it_holds(body: bytes) -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        jsonread.loads(body)
 
 
 def test_retry_is_decided_by_the_error_class_alone() -> None:

@@ -80,6 +80,59 @@ async def wire(**faults: Any) -> AsyncIterator[Wire]:
 # -- the fault settings --------------------------------------------------------------------
 
 
+@pytest.mark.parametrize(
+    ("expires_in", "served"),
+    [("0", 0), ("-5", -5), ("1e12", 1e12), ("abc", "abc"), ("none", None), ("1e400", "1e400")],
+)
+async def test_the_token_answer_says_the_expires_in_asked_for(
+    expires_in: str, served: object
+) -> None:
+    async with wire(token_expires_in=expires_in) as w:
+        form = {"grant_type": "client_credentials", "client_id": DEMO.client_id,
+                "client_secret": DEMO.client_secret, "scope": w.running.scope}  # fmt: skip
+        async with w.http.post(w.running.token_url, data=form) as r:
+            assert r.status == 200
+            body = await r.read()
+        if expires_in == "1e400":  # no double holds it: as written, for the client to cope
+            assert b'"expires_in":1e400' in body
+        else:
+            answer = orjson.loads(body)
+            assert answer.get("expires_in", None) == served
+            assert ("expires_in" in answer) == (expires_in != "none")
+        token = orjson.loads(body.replace(b"1e400", b"0"))["access_token"]
+        assert (await w.get("list", token))[0] == 200  # it lives on: only the answer lies
+        assert w.sim.faults.injected["token_expires_in"] == 1
+
+
+async def test_tokens_can_die_at_once() -> None:
+    async with wire(token_dies_at_once=True) as w:
+        status, _, body = await w.get("list", await w.token())
+        assert status == 401
+        assert orjson.loads(body)["message"] == "Unauthorized! Access token is missing or invalid."
+        assert FaultConfig.parse("token_dies_at_once=true,token_expires_in=0") == FaultConfig(
+            token_dies_at_once=True, token_expires_in="0"
+        )
+
+
+async def test_a_chunked_body_has_no_content_length_and_arrives_whole() -> None:
+    async with wire(chunked_rate=1.0, only=frozenset({"detail"})) as w:
+        number = w.sim.order_numbers(CUSTOMER)[0]
+        status, headers, body = await w.get("detail", salesOrderNumber=number)
+        assert status == 200 and "Content-Length" not in headers
+        assert headers["Transfer-Encoding"] == "chunked"
+        state = w.sim.find(number)
+        assert state is not None and body == w.sim.detail_bytes(state, False)
+
+
+@pytest.mark.parametrize(("form", "header"), [("seconds", "1e+308"), ("date", "9999")])
+async def test_a_retry_after_can_ask_for_forever(form: str, header: str) -> None:
+    async with wire(rate_limit=1, retry_after=form, retry_after_seconds=1e308) as w:
+        token = await w.token()
+        await w.get("list", token)
+        status, headers, _ = await w.get("list", token)
+        assert status == 429 and header in headers["Retry-After"]
+
+
 def test_faults_are_off_by_default_and_parse_from_the_cli_form() -> None:
     assert not FaultConfig().active
     c = FaultConfig.parse("rate_limit=50, error-rate=0.02,quirks=float_ints+null_arrays")
@@ -103,6 +156,7 @@ def test_faults_are_off_by_default_and_parse_from_the_cli_form() -> None:
         ("quirks=typos", "unknown quirks"),
         ("retry_after=later", "retry_after must be one of"),
         ("long_text_chars=0", "long_text_chars must be at least 1"),
+        ("token_dies_at_once=maybe", "not true or false"),
     ],
 )
 def test_a_bad_fault_spec_says_what_is_wrong(spec: str, says: str) -> None:
@@ -277,7 +331,7 @@ def test_paging_faults_parse_as_switches() -> None:
     c = FaultConfig.parse("list_ignores_page=1,list-endless=true,list_repeats_pages=0")
     assert (c.list_ignores_page, c.list_endless, c.list_repeats_pages) == (True, True, False)
     assert c.active and not FaultConfig.parse("list_endless=0").active
-    with pytest.raises(ValueError, match="expected 1 or 0"):
+    with pytest.raises(ValueError, match="not true or false"):
         FaultConfig.parse("list_endless=maybe")
 
 
