@@ -12,6 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from syncer.config import Settings, load_settings, secret_values
 from syncer.errors import ConfigError, SyncerError
@@ -56,8 +57,9 @@ def redactor() -> Redactor:
 
 
 def fail(message: object, code: int) -> typer.Exit:
-    # soft_wrap: one problem stays one line, however narrow the terminal (or none at all).
-    err.print(f"[red]error:[/red] {message}", highlight=False, markup=True, soft_wrap=True)
+    # soft_wrap: one problem stays one line, however narrow the terminal (or none at all);
+    # escaped: brackets in the message (an extra's name, a list) are text, not markup.
+    err.print(f"[red]error:[/red] {escape(str(message))}", highlight=False, soft_wrap=True)
     return typer.Exit(code)
 
 

@@ -55,6 +55,7 @@ async def _db(settings: Settings, action: str, revision: str) -> str:
     from syncer import db
     from syncer.runtime import database_url
 
+    head = db.head_revision()  # first: an installation without its migrations says so
     async with database_url(settings) as url:
         engine = db.create_engine(url, pool_size=1)
         try:
@@ -65,7 +66,7 @@ async def _db(settings: Settings, action: str, revision: str) -> str:
                 await db.downgrade(engine, revision)
             else:
                 current = await db.current_revision(engine)
-                return f"database: {current or 'none'}  head: {db.head_revision()}"
+                return f"database: {current or 'none'}  head: {head}"
         finally:
             await engine.dispose()
     return ""

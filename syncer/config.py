@@ -35,8 +35,9 @@ from pydantic_settings import (
 )
 
 from syncer.errors import ConfigError
+from syncer.resources import shipped
 
-DEFAULT_CONFIG = Path(__file__).resolve().parent.parent / "config" / "default.toml"
+DEFAULT_CONFIG = shipped("defaults/default.toml")  # the repository's config/default.toml
 
 PRODUCTION_BASE_URL = "https://api.scansource.com/scsc/salesorder/v1"
 PRODUCTION_TOKEN_URL = (
@@ -351,6 +352,8 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
             raise ConfigError(f"config file not found: {config_file}")
     elif (named := _config_file_from_env()) is not None and not named.exists():
         raise ConfigError(f"SYNCER_CONFIG_FILE: config file not found: {named}")
+    if not DEFAULT_CONFIG.is_file():
+        raise ConfigError(f"this installation has no {DEFAULT_CONFIG}: reinstall scansource-syncer")
     problems = unknown_variables(os.environ)
     given = _given_config.set(config_file)
     try:

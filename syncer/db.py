@@ -1,4 +1,4 @@
-"""The database: engine creation, the embedded fallback, and migrations (Alembic)."""
+"""The database: engine creation, the demo's embedded server, and migrations (Alembic)."""
 
 from __future__ import annotations
 
@@ -20,12 +20,10 @@ from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from alembic import command
 from syncer import numeric
 from syncer.errors import ConfigError, DatabaseError
+from syncer.resources import shipped
 from syncer.schema import SCHEMA
 
 log = logging.getLogger(__name__)
-
-ROOT = Path(__file__).resolve().parent.parent
-ALEMBIC_DIR = ROOT / "alembic"
 
 
 def async_url(url: str) -> URL:
@@ -60,15 +58,22 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.run_async(numeric.register)
 
 
-@contextlib.contextmanager
-def embedded_postgres(data_dir: Path) -> Iterator[str]:
-    """A real Postgres from the pgserver wheel, kept in data_dir, for machines with no server."""
-    # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
-    warnings.filterwarnings("ignore", module="platformdirs")
+def embedded_postgres(data_dir: Path) -> contextlib.AbstractContextManager[str]:
+    """A real Postgres from the pgserver wheel (the `demo` extra), kept in data_dir."""
     try:
         import pgserver
-    except ImportError as exc:  # pragma: no cover - it is a dependency
-        raise DatabaseError("no database_url set and the pgserver package is missing") from exc
+    except ImportError:
+        raise ConfigError(
+            "no database configured (set SYNCER_DATABASE_URL), and no embedded Postgres: "
+            "install the demo extra (pip install 'scansource-syncer[demo]')"
+        ) from None
+    return _serve(pgserver, data_dir)
+
+
+@contextlib.contextmanager
+def _serve(pgserver: Any, data_dir: Path) -> Iterator[str]:
+    # pgserver's platformdirs warns when XDG_RUNTIME_DIR is unset (containers, CI): harmless.
+    warnings.filterwarnings("ignore", module="platformdirs")
     data_dir.mkdir(parents=True, exist_ok=True)
     server = pgserver.get_server(data_dir.resolve(), cleanup_mode="stop")
     try:
@@ -78,16 +83,29 @@ def embedded_postgres(data_dir: Path) -> Iterator[str]:
         server.cleanup()
 
 
+def migrations_dir() -> Path:
+    """The Alembic scripts shipped in the package (the repository's alembic/ folder)."""
+    path = shipped("migrations")
+    if not (path / "env.py").is_file() or not any((path / "versions").glob("*.py")):
+        raise DatabaseError(
+            f"this installation has no migrations in {path}: reinstall scansource-syncer"
+        )
+    return path
+
+
 def alembic_config(url: str | None = None) -> Config:
     cfg = Config()
-    cfg.set_main_option("script_location", str(ALEMBIC_DIR))
+    cfg.set_main_option("script_location", str(migrations_dir()))
     if url:
         cfg.set_main_option("sqlalchemy.url", str(async_url(url)).replace("%", "%%"))
     return cfg
 
 
-def head_revision() -> str | None:
-    return ScriptDirectory.from_config(alembic_config()).get_current_head()
+def head_revision() -> str:
+    head = ScriptDirectory.from_config(alembic_config()).get_current_head()
+    if head is None:  # migrations_dir() found revision files, so this is a broken chain
+        raise DatabaseError(f"no head revision among the migrations in {migrations_dir()}")
+    return head
 
 
 def _with_connection(fn: Any) -> Any:

@@ -7,6 +7,7 @@ answers; else an embedded Postgres from the pgserver wheel in a temporary direct
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import tempfile
 import uuid
@@ -59,10 +60,10 @@ def _plain(url: str) -> str:
     return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
 
 
-@pytest.fixture(scope="session")
-def database_url(admin_url: str) -> Iterator[str]:
-    """A fresh database for this test session, dropped at the end."""
-    name = f"syncer_test_{uuid.uuid4().hex[:10]}"
+@contextlib.contextmanager
+def fresh_database(admin_url: str, prefix: str) -> Iterator[str]:
+    """A new, empty database on the admin_url's server (its URL), dropped when the block ends."""
+    name = f"{prefix}_{uuid.uuid4().hex[:10]}"
     admin = _plain(admin_url)
 
     async def run(sql: str) -> None:
@@ -77,6 +78,13 @@ def database_url(admin_url: str) -> Iterator[str]:
         yield make_url(admin_url).set(database=name).render_as_string(hide_password=False)
     finally:
         asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(scope="session")
+def database_url(admin_url: str) -> Iterator[str]:
+    """A fresh database for this test session, dropped at the end."""
+    with fresh_database(admin_url, "syncer_test") as url:
+        yield url
 
 
 @pytest_asyncio.fixture(scope="session", loop_scope="session")

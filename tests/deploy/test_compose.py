@@ -7,9 +7,7 @@ from __future__ import annotations
 import asyncio
 import json
 import os
-import socket
 import time
-import urllib.request
 from pathlib import Path
 from typing import Any
 
@@ -34,6 +32,7 @@ from tests.deploy.compose_support import (
     write_env_file,
     write_secrets,
 )
+from tests.deploy.support import free_port, http_status
 
 SYNCER_IMAGE_SERVICES = ("simulator", "migrate", "syncer")
 DEMO = SimConfig().subscriptions[0]
@@ -225,12 +224,6 @@ def test_secret_files_stay_out_of_git_and_of_the_image_build() -> None:
 # -- the stack, for real ---------------------------------------------------------------------------
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 @pytest.fixture(scope="module")
 def images() -> None:
     """The stack's images, built on the local Debian base of .ci/base-image.sh under the CI
@@ -259,16 +252,6 @@ async def warehouse_orders(port: int, password: str) -> dict[str, set[str]]:
     for row in rows:
         out.setdefault(row["customer_number"], set()).add(row["sales_order_number"])
     return out
-
-
-def http_status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as resp:
-            return int(resp.status)
-    except urllib.error.HTTPError as exc:
-        return exc.code
-    except OSError:
-        return 0
 
 
 @pytest.fixture
