@@ -1,4 +1,4 @@
-"""Alembic environment: async engine, or a connection handed over by `syncer.db`."""
+"""Alembic environment: async engine, or a connection handed over by `syncer.warehouse.database`."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from sqlalchemy.ext.asyncio import async_engine_from_config
 from sqlalchemy.pool import NullPool
 
 from alembic import context
-from syncer.schema import SCHEMA, metadata
+from syncer.warehouse.schema import SCHEMA, metadata
 
 config = context.config
 

@@ -22,10 +22,10 @@ from common import START, SimInfo, SimProcess, in_child
 
 
 async def sync_big(db_url: str, info: SimInfo, now: datetime, cap: int) -> dict[str, Any]:
-    from syncer.config import Account, simulator_settings
-    from syncer.runner import summary
-    from syncer.runtime import open_runtime
-    from syncer.sync import AccountSync
+    from syncer.config.settings import Account, simulator_settings
+    from syncer.service.runner import summary
+    from syncer.service.runtime import open_runtime
+    from syncer.sync.account import AccountSync
 
     settings = simulator_settings(
         info, info, database_url=db_url, accounts=[Account(customer_number=info.customer)],

@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from simproc import START, SimInfo, SimProcess, cpu_seconds
 
-from syncer.config import Settings
+from syncer.config.settings import Settings
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 # The syncer's defaults, which the benchmarks measure unless told otherwise (the bare loop runs
@@ -95,7 +95,7 @@ async def fresh_database(
     import asyncpg
     from sqlalchemy.engine import make_url
 
-    from syncer import db
+    from syncer.warehouse import database as db
 
     name = f"syncer_bench_{tag}_{uuid.uuid4().hex[:8]}"
     admin = plain(admin_url)
@@ -131,7 +131,7 @@ async def table_rows(url: str) -> int:
     """The rows a full sync writes: the data tables' and the status history's."""
     import asyncpg
 
-    from syncer import schema
+    from syncer.warehouse import schema
 
     con = await asyncpg.connect(plain(url))
     try:
@@ -200,8 +200,8 @@ def in_child(
 
 
 def _warm() -> None:
-    import syncer.runtime
-    import syncer.sync  # noqa: F401
+    import syncer.service.runtime
+    import syncer.sync.account  # noqa: F401
 
 
 # -- what is measured -----------------------------------------------------------------------
@@ -217,10 +217,10 @@ async def sync_run(
 ) -> dict[str, Any]:
     """One real run of the syncer against the simulator: the production wiring (settings,
     runtime, transport, AccountSync) with the bench's clock."""
-    from syncer.config import Account, simulator_settings
-    from syncer.runner import summary
-    from syncer.runtime import open_runtime
-    from syncer.sync import AccountSync
+    from syncer.config.settings import Account, simulator_settings
+    from syncer.service.runner import summary
+    from syncer.service.runtime import open_runtime
+    from syncer.sync.account import AccountSync
 
     settings = simulator_settings(
         info,
@@ -249,7 +249,7 @@ async def database_cpu(engine: Any) -> float | None:
     when the server runs on this machine; None otherwise."""
     import psutil
 
-    from syncer import loader
+    from syncer.warehouse import loader
 
     async with loader.connection(engine) as con:
         address = await con.fetchval("SELECT host(inet_server_addr())")
@@ -354,10 +354,10 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     import aiohttp
     import asyncpg
 
-    from syncer import loader, schema
-    from syncer.detail_rows import decode, detail_rows
-    from syncer.models import parse_list_row
-    from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS
+    from syncer.api.models import parse_list_row
+    from syncer.warehouse import loader, schema
+    from syncer.warehouse.detail_rows import decode, detail_rows
+    from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS
 
     async with aiohttp.ClientSession() as http:
         headers = await _token(http, info)

@@ -1,5 +1,5 @@
 """What encoding a full sync's rows for COPY costs the syncer's CPU: asyncpg's own numeric
-codec against `syncer.numeric`, in the same process, in turn.
+codec against `syncer.warehouse.numeric`, in the same process, in turn.
 
     python bench/copy_encoding.py [--orders 4000] [--quick] [--repeat 5]
 
@@ -21,9 +21,9 @@ import common
 from parse import AT, bodies
 from simproc import CUSTOMER
 
-from syncer import numeric, schema
-from syncer.detail_rows import decode, detail_rows
-from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
+from syncer.warehouse import numeric, schema
+from syncer.warehouse.detail_rows import decode, detail_rows
+from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
 
 
 async def copy_all(con: Any, orders: list[OrderRows]) -> float:
@@ -67,10 +67,10 @@ async def main() -> None:
                 for t in (schema.sales_orders, *schema.CHILD_TABLES):
                     like = f"{schema.SCHEMA}.{t.name} INCLUDING DEFAULTS"
                     await con.execute(f"CREATE TEMP TABLE {t.name} (LIKE {like})")
-            cpu: dict[str, list[float]] = {"asyncpg's codecs": [], "syncer.numeric": []}
+            cpu: dict[str, list[float]] = {"asyncpg's codecs": [], "syncer.warehouse.numeric": []}
             for _ in range(args.repeat):
                 cpu["asyncpg's codecs"].append(await copy_all(theirs, orders))
-                cpu["syncer.numeric"].append(await copy_all(ours, orders))
+                cpu["syncer.warehouse.numeric"].append(await copy_all(ours, orders))
         finally:
             await theirs.close()
             await ours.close()

@@ -8,8 +8,9 @@ For each latency, on a fresh simulator (its own process) and fresh databases, in
              read before, not timed);
   floor (b)  the rows the syncer writes, built beforehand, COPYed into the same tables;
   sync       `AccountSync.run()` with the production wiring, into an empty warehouse: a first
-             load, whose foreign keys are checked once at its end (`syncer/foreign_keys.py`;
-             `--row-by-row` checks each row as it is written, as floor (b) does).
+             load, whose foreign keys are checked once at its end
+             (`syncer/warehouse/foreign_keys.py`; `--row-by-row` checks each row as it is
+             written, as floor (b) does).
 Printed: orders/s, rows/s, CPU seconds, peak RSS, and sync ÷ floor, where the floor is
 max(a, b) (perfect overlap of fetching and writing) and, for reference, a + b (none). With
 every process on one machine, the floors' CPU seconds over the cores bound a run as well: at

@@ -7,8 +7,8 @@ gets a fresh database and writes, in batches: all N orders into the empty wareho
 then the same orders after `--changes` of them changed through the simulator's lifecycle
 ("changes"). Measured: wall time, the database server's CPU seconds for the connection, and
 this process's CPU per order (for the floor, asyncpg encoding the rows for COPY, nothing else).
-  loader   `syncer.loader.load_batch`: new orders COPYed straight in, known orders staged and
-           merged (rows that stay the same are not written)
+  loader   `syncer.warehouse.loader.load_batch`: new orders COPYed straight in, known orders
+           staged and merged (rows that stay the same are not written)
   replace  the previous path: headers staged and upserted, every child of the batch's orders
            deleted and all COPYed again (stage, delete, COPY)
   floor    one COPY per table of all rows (full only): the database's least work
@@ -28,8 +28,8 @@ import orjson
 import psutil
 import simproc
 
-from syncer import loader, merge, schema
-from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
+from syncer.warehouse import loader, merge, schema
+from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
 
 S = schema.SCHEMA
 AT = datetime(2026, 11, 20, 15, 5, tzinfo=UTC)
@@ -77,9 +77,9 @@ async def floor_load(con: Any, orders: list[OrderRows], _: datetime) -> None:
 
 def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
     """Rows of every order, then of the changed orders after the change (not timed)."""
-    from syncer.detail_rows import decode, detail_rows
-    from syncer.models import parse_list_row
+    from syncer.api.models import parse_list_row
     from syncer.sim import FakeClock, SimConfig, Simulator, Subscription, payloads
+    from syncer.warehouse.detail_rows import decode, detail_rows
 
     sub = Subscription(customer_numbers=(simproc.CUSTOMER,), **simproc.SUBSCRIPTION)
     sim = Simulator(SimConfig(subscriptions=(sub,), orders_per_account=n), FakeClock(simproc.START))

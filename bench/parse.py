@@ -3,10 +3,12 @@
     python bench/parse.py [--orders 2000] [--quick] [--repeat 3]
 
 The simulator's detail bodies (built in this process, not timed) go through each step the
-syncer takes: decoding into typed structs (msgspec, `syncer.detail_rows.decode`), then rows for
-COPY from them (`syncer.detail_rows`, hashing included). For comparison, the long way that pass
+syncer takes: decoding into typed structs (msgspec, `syncer.warehouse.detail_rows.decode`),
+then rows for COPY from them (`syncer.warehouse.detail_rows`, hashing included). For
+comparison, the long way that pass
 stands in for (and that unusual payloads take): decoding to plain JSON (orjson), validation into
-the tolerant models (pydantic, with the API's quirks handled), then `syncer.rows.build_rows`; the
+the tolerant models (pydantic, with the API's quirks handled), then
+`syncer.warehouse.rows.build_rows`; the
 standard library's json; and pydantic parsing the JSON itself (`model_validate_json`: one step
 instead of two, but the transport decodes every body anyway, to retry a broken one). Printed:
 microseconds per order (best of --repeat) and the share of the syncer's path. No database and
@@ -25,10 +27,10 @@ import common
 import orjson
 import simproc
 
-from syncer.detail_rows import decode, detail_rows
-from syncer.models import SalesOrderDetail, parse_detail, parse_list_row
-from syncer.rows import build_rows
+from syncer.api.models import SalesOrderDetail, parse_detail, parse_list_row
 from syncer.sim import FakeClock, SimConfig, Simulator, Subscription, payloads
+from syncer.warehouse.detail_rows import decode, detail_rows
+from syncer.warehouse.rows import build_rows
 
 AT = datetime(2026, 11, 20, 15, 5, tzinfo=UTC)
 

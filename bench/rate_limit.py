@@ -36,10 +36,11 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from syncer import db, schema
-from syncer.config import Account, Settings, simulator_settings
-from syncer.runtime import open_runtime
+from syncer.config.settings import Account, Settings, simulator_settings
+from syncer.service.runtime import open_runtime
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
+from syncer.warehouse import database as db
+from syncer.warehouse import schema
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 SUB = Subscription("bench-client", "bench-secret", "bench-key", ("1000012345",))

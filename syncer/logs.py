@@ -4,7 +4,7 @@ JSON (one object per line) when stderr is not a terminal, readable lines when it
 its fields and any traceback pass through the process's `Redactor` (`syncer.redact`) last, so a
 known secret never gets out.
 Tracebacks are rendered as plain text, never with local variables (they may hold secrets).
-Only `syncer.cli_common` (the `syncer` command) calls `setup_logging`.
+Only `syncer.cli.common` (the `syncer` command) calls `setup_logging`.
 """
 
 from __future__ import annotations

@@ -19,7 +19,8 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import db, schema
+from syncer.warehouse import database as db
+from syncer.warehouse import schema
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 

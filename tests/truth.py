@@ -7,8 +7,8 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import schema
 from syncer.sim import Simulator
+from syncer.warehouse import schema
 
 
 def truth_columns(table: Any) -> list[str]:

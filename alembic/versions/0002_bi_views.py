@@ -440,7 +440,7 @@ COMMENTS: dict[str, tuple[str, dict[str, str]]] = {
     ),
 }
 
-# (name, table, columns, partial-index predicate) — also declared in syncer/schema.py.
+# (name, table, columns, partial-index predicate) — also declared in syncer/warehouse/schema.py.
 INDEXES: list[tuple[str, str, list[str], str | None]] = [
     ("ix_sales_orders_date_entered", "sales_orders", ["customer_number", "date_entered"], None),
     (

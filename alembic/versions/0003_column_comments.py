@@ -5,8 +5,8 @@ Revision ID: 0003
 Revises: 0002
 Create Date: 2026-11-27 15:10:00
 
-The text is syncer/comments.py as of this revision, frozen here: a later change of a comment is a
-later migration (Alembic's autogenerate detects it, since syncer.schema carries the comments).
+The text is syncer/warehouse/comments.py as of this revision, frozen here: a later change of a comment is a
+later migration (Alembic's autogenerate detects it, since syncer.warehouse.schema carries the comments).
 """
 
 from collections.abc import Sequence
@@ -232,7 +232,7 @@ COLUMNS: dict[str, dict[str, str]] = {
     },
 }
 
-# Alembic's own table is not in syncer.schema, but BI tools list it: say what it is.
+# Alembic's own table is not in syncer.warehouse.schema, but BI tools list it: say what it is.
 TABLES["alembic_version"] = "Alembic's record of the schema's migration revision (not data)."
 COLUMNS["alembic_version"] = {"version_num": "The migration revision the schema is at."}
 

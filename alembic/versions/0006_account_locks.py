@@ -7,7 +7,7 @@ Create Date: 2026-12-07 09:00:00
 Any role that can connect may take the per-account advisory lock (its key is predictable), a
 read-only BI role included, and the sync skipped the account for as long as it held it. A run
 that finds the advisory lock held by a role that cannot write arbitrates with the other syncers
-through the account's row here instead (syncer.account_lock): locking a row FOR UPDATE needs
+through the account's row here instead (syncer.warehouse.locks): locking a row FOR UPDATE needs
 UPDATE on the table.
 """
 

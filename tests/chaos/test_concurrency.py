@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
+from syncer.warehouse import schema
 from tests.chaos import summary
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import run_sync, sync_env

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
 from syncer.sim import FaultConfig
+from syncer.warehouse import schema
 from tests.chaos import summary
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import MAX_WASTE, run_sync, sync_env

@@ -16,8 +16,9 @@ import asyncpg
 import pytest
 from sqlalchemy.engine import make_url
 
-from syncer import db, schema
 from syncer.errors import DatabaseError
+from syncer.warehouse import database as db
+from syncer.warehouse import schema
 from tests.chaos import summary
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env

@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
+from syncer.warehouse import schema
 from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env

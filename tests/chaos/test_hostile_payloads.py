@@ -13,11 +13,11 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncer import schema
+from syncer.api.models import parse_detail, parse_list_row
 from syncer.errors import PayloadError
-from syncer.models import parse_detail, parse_list_row
-from syncer.rows import CHILD_COLUMNS, build_rows
 from syncer.sim import FakeClock, SimConfig, Simulator
+from syncer.warehouse import schema
+from syncer.warehouse.rows import CHILD_COLUMNS, build_rows
 from tests.chaos import summary
 from tests.integration.conftest import START, SimHarness
 from tests.json_paths import get, paths, put

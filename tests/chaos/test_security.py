@@ -16,13 +16,13 @@ import pytest
 from aiohttp import web
 from pydantic import SecretStr
 
-from syncer import schema
-from syncer.auth import Credentials
-from syncer.client import ScanSourceClient
-from syncer.config import Settings
+from syncer.api.auth import Credentials
+from syncer.api.client import ScanSourceClient
+from syncer.api.transport import Transport, make_session
+from syncer.config.settings import Settings
 from syncer.errors import TransientApiError
 from syncer.sim import SimConfig, Simulator
-from syncer.transport import Transport, make_session
+from syncer.warehouse import schema
 from tests.chaos import summary
 from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness

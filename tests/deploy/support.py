@@ -18,8 +18,8 @@ from pathlib import Path
 
 import asyncpg
 
-from syncer import schema
 from syncer.sim import SimConfig, Simulator
+from syncer.warehouse import schema
 
 ROOT = Path(__file__).resolve().parents[2]
 SEED = 42  # `syncer sim`'s default seed

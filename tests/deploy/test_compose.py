@@ -15,7 +15,12 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from syncer.config import PRODUCTION_BASE_URL, PRODUCTION_TOKEN_URL, SIMULATOR_RATE, Settings
+from syncer.config.settings import (
+    PRODUCTION_BASE_URL,
+    PRODUCTION_TOKEN_URL,
+    SIMULATOR_RATE,
+    Settings,
+)
 from syncer.sim import SimConfig
 from tests.container import dockerfile_stages
 from tests.deploy.compose_support import (

@@ -53,7 +53,8 @@ def test_the_image_runs_the_installed_wheel_without_demo_dev_or_build_tools(
     docker: str, image: BuiltImage
 ) -> None:
     probe = (
-        "import importlib.util as u, syncer.db as d; print(d.__file__); print(d.migrations_dir());"
+        "import importlib.util as u, syncer.warehouse.database as d; "
+        "print(d.__file__); print(d.migrations_dir());"
         f"print([m for m in {ABSENT} if u.find_spec(m)])"
     )
     done = docker_run(docker, "run", "--rm", "--network", "none", image.id, "python", "-c", probe)

@@ -12,7 +12,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from syncer.config import FILE_FIELDS, Settings
+from syncer.config.settings import FILE_FIELDS, Settings
 from tests.container import dockerfile_stages
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from syncer import db
+from syncer.warehouse import database as db
 from tests.deploy.support import (
     ROOT,
     clean_environment,

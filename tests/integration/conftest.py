@@ -11,11 +11,11 @@ import pytest_asyncio
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.auth import Credentials
-from syncer.client import ScanSourceClient
+from syncer.api.auth import Credentials
+from syncer.api.client import ScanSourceClient
+from syncer.api.transport import Transport, make_session
 from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
-from syncer.sync import AccountSync, SyncOptions
-from syncer.transport import Transport, make_session
+from syncer.sync.account import AccountSync, SyncOptions
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

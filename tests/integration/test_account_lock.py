@@ -16,9 +16,9 @@ import asyncpg
 import pytest
 import pytest_asyncio
 
-from syncer import loader, schema
-from syncer.account_lock import AccountLock, Hold, held, lock_key
-from syncer.grants import grant_readonly
+from syncer.warehouse import loader, schema
+from syncer.warehouse.grants import grant_readonly
+from syncer.warehouse.locks import AccountLock, Hold, held, lock_key
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env
 from tests.integration.test_grants import admin, login_as, new_role  # noqa: F401 - fixtures

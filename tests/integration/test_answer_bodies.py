@@ -9,9 +9,9 @@ from typing import Any
 import orjson
 import pytest
 
-from syncer import schema
 from syncer.errors import DIAGNOSIS_BYTES
 from syncer.sim import FaultConfig
+from syncer.warehouse import schema
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 

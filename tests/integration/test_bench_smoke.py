@@ -47,7 +47,7 @@ def test_peak_memory_does_not_grow_with_the_number_of_orders(admin_url: str) -> 
 def test_the_copy_encoding_bench_compares_both_codecs_on_the_same_rows(admin_url: str) -> None:
     out = bench("copy_encoding.py", admin_url, "--quick", "--repeat", "1")
     assert "COPY encoding of 500 orders" in out
-    assert "asyncpg's codecs" in out and "1.00x" in out and "syncer.numeric" in out
+    assert "asyncpg's codecs" in out and "1.00x" in out and "syncer.warehouse.numeric" in out
 
 
 @pytest.mark.slow

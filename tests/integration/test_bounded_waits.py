@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from syncer.config import simulator_settings
+from syncer.api.ratelimit import RateLimiter
+from syncer.config.settings import simulator_settings
 from syncer.errors import TransientApiError
-from syncer.ratelimit import RateLimiter
-from syncer.runtime import limits_from
+from syncer.service.runtime import limits_from
 from syncer.sim import FaultConfig
 from tests.integration.conftest import SimHarness
 
@@ -42,7 +42,7 @@ async def test_a_huge_retry_after_pauses_the_key_no_longer_than_the_setting_and_
     customer = h.customers[0]
     await client.list_page(customer)
 
-    with caplog.at_level(logging.WARNING, logger="syncer.ratelimit"):
+    with caplog.at_level(logging.WARNING, logger="syncer.api.ratelimit"):
         async with asyncio.timeout(30):  # the setting, not the header, decides how long
             await client.list_page(customer)
             await client.list_page(customer)

@@ -12,8 +12,8 @@ import asyncpg
 import pytest_asyncio
 from sqlalchemy.engine import make_url
 
-from syncer import db
 from syncer.sim import FaultConfig
+from syncer.warehouse import database as db
 from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env

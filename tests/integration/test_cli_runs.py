@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from typing import Any
 
-from syncer import loader
-from syncer.account_lock import lock_key
+from syncer.warehouse import loader
+from syncer.warehouse.locks import lock_key
 from tests.integration.cli_support import syncer
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env

@@ -14,7 +14,7 @@ from typing import Any
 
 import pytest
 
-from syncer import foreign_keys, loader, schema
+from syncer.warehouse import foreign_keys, loader, schema
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 

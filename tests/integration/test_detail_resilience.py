@@ -11,10 +11,10 @@ from typing import Any
 import orjson
 import pytest
 
-from syncer import schema
-from syncer.models import MAX_TEXT
-from syncer.runner import summary
+from syncer.api.models import MAX_TEXT
+from syncer.service.runner import summary
 from syncer.sim import FaultConfig
+from syncer.warehouse import schema
 from tests.integration.conftest import SimHarness
 from tests.integration.test_failures import assert_recovers, detail, rows
 from tests.truth import assert_matches_truth, warehouse
@@ -149,7 +149,7 @@ async def test_an_unreadable_date_is_null_and_counted_per_field_and_logged_once_
             body[name] = text
         harness.sim.detail_overrides[number] = (200, orjson.dumps(body))
 
-    with caplog.at_level(logging.WARNING, logger="syncer.sync"):
+    with caplog.at_level(logging.WARNING, logger="syncer.sync.account"):
         result = await harness.account_sync(customer).run()
 
     assert (result.counts.loaded, result.counts.failed) == (120, 0)

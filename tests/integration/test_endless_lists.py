@@ -9,10 +9,10 @@ from datetime import datetime
 
 import pytest
 
-from syncer import schema
-from syncer.client import ScanSourceClient
+from syncer.api.client import ScanSourceClient
 from syncer.sim import FaultConfig
-from syncer.sync import AccountSync, SyncOptions
+from syncer.sync.account import AccountSync, SyncOptions
+from syncer.warehouse import schema
 from tests.integration.answers import rows
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth

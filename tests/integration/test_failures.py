@@ -15,14 +15,14 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from syncer import loader, schema
-from syncer.account_lock import lock_key
-from syncer.config import Account, Settings
+from syncer.config.settings import Account, Settings
 from syncer.errors import DatabaseError
-from syncer.runner import sync_accounts
-from syncer.runtime import open_runtime
+from syncer.service.runner import sync_accounts
+from syncer.service.runtime import open_runtime
 from syncer.sim import SimConfig, Subscription
-from syncer.sync import AccountSync
+from syncer.sync.account import AccountSync
+from syncer.warehouse import loader, schema
+from syncer.warehouse.locks import lock_key
 from tests.integration.answers import rows
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from syncer import schema
-from syncer.fetch_keys import FetchKeys
+from syncer.sync.fetch_keys import FetchKeys
+from syncer.warehouse import schema
 from tests.integration.answers import rows, unreadable_detail
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth

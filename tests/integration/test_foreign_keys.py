@@ -1,6 +1,6 @@
 """A first load into an empty warehouse checks the foreign keys once, at its end; every other
 run has them checked row by row; whatever a run leaves dropped (it died, was cancelled, lost the
-database) the next one adds back before it writes (syncer.foreign_keys)."""
+database) the next one adds back before it writes (syncer.warehouse.foreign_keys)."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import foreign_keys, loader, schema
 from syncer.sim import Simulator
-from syncer.sync import AccountSync
+from syncer.sync.account import AccountSync
+from syncer.warehouse import foreign_keys, loader, schema
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import run_sync, sync_env
 from tests.truth import assert_matches_truth
@@ -240,7 +240,7 @@ async def test_rows_that_break_a_key_leave_it_not_validated_but_enforced(
         "VALUES ('1000012345', 'NO-SUCH-ORDER', 10)"
     )
 
-    with caplog.at_level(logging.ERROR, logger="syncer.foreign_keys"):
+    with caplog.at_level(logging.ERROR, logger="syncer.warehouse.foreign_keys"):
         await foreign_keys.restore(con)
 
     after = await foreign_keys._present(con)
@@ -259,7 +259,7 @@ async def test_rows_that_break_a_key_leave_it_not_validated_but_enforced(
         )
     assert await lock_is_free(clean_engine)
     caplog.clear()
-    with caplog.at_level(logging.ERROR, logger="syncer.foreign_keys"):
+    with caplog.at_level(logging.ERROR, logger="syncer.warehouse.foreign_keys"):
         assert not await foreign_keys.defer(con, drop=False)  # the next runs leave it alone
     assert caplog.text == "" and (await foreign_keys._present(con))[lines_key] == (name, False)
 
@@ -319,7 +319,7 @@ async def test_a_role_that_does_not_own_the_tables_has_them_checked_row_by_row(
             await con.execute(
                 f'ALTER TABLE {S}.sales_order_lines DROP CONSTRAINT "{migrated[lines_key][0]}"'
             )
-            with caplog.at_level(logging.WARNING, logger="syncer.foreign_keys"):
+            with caplog.at_level(logging.WARNING, logger="syncer.warehouse.foreign_keys"):
                 assert not await foreign_keys.defer(writer)
             assert "must be owner" in caplog.text and await lock_is_free(clean_engine)
         finally:

@@ -7,7 +7,8 @@ from __future__ import annotations
 import orjson
 import pytest
 
-from syncer import schema, status
+from syncer.cli import status
+from syncer.warehouse import schema
 from tests.integration import answers
 from tests.integration.answers import rows, unreadable_detail
 from tests.integration.conftest import SimHarness

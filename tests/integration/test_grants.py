@@ -15,9 +15,9 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import schema
 from syncer.errors import ConfigError, DatabaseError
-from syncer.grants import grant_readonly
+from syncer.warehouse import schema
+from syncer.warehouse.grants import grant_readonly
 from tests.integration.conftest import SimHarness
 from tests.integration.test_cli import run
 from tests.integration.views import sync_all

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from syncer import schema
+from syncer.warehouse import schema
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
 

@@ -1,4 +1,4 @@
-"""A bulk load keeps the planner's idea of the tables' sizes current (syncer.loader, ANALYZE).
+"""A bulk load keeps the planner's idea of the tables' sizes current (loader, ANALYZE).
 
 Without it, the plans cached for foreign-key checks when the tables were nearly empty stay
 sequential scans, and a 20,000-order full sync took 200 s instead of 32 s (measured with
@@ -17,9 +17,10 @@ import pytest_asyncio
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import db, schema
+from syncer.api.transport import make_session
 from syncer.sim import FakeClock, SimConfig, Simulator, Subscription, run_simulator
-from syncer.transport import make_session
+from syncer.warehouse import database as db
+from syncer.warehouse import schema
 from tests.integration.conftest import START, SimHarness
 
 S = schema.SCHEMA

@@ -1,4 +1,4 @@
-"""Migrations are the only way the schema is made: they go up, down, and match syncer.schema."""
+"""Migrations are the only way the schema is made: they go up, down, and match the schema."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import db, schema
+from syncer.warehouse import database as db
+from syncer.warehouse import schema
 
 EXPECTED_TABLES = {t.name for t in schema.metadata.sorted_tables}
 

@@ -1,5 +1,6 @@
-"""syncer.numeric writes exactly what asyncpg's own numeric codec writes, and reads back what
-Postgres holds, on a real server: compared value by value, through COPY and through parameters."""
+"""syncer.warehouse.numeric writes exactly what asyncpg's own numeric codec writes, and reads
+back what Postgres holds, on a real server: compared value by value, through COPY and through
+parameters."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from hypothesis import strategies as st
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import numeric
+from syncer.warehouse import numeric
 from tests.conftest import _plain
 
 # What a warehouse sees (quantities, prices, weights), and what numeric can hold at its edges:

@@ -7,9 +7,9 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from syncer.config import Account, simulator_settings
-from syncer.runner import sync_accounts
-from syncer.runtime import open_runtime
+from syncer.config.settings import Account, simulator_settings
+from syncer.service.runner import sync_accounts
+from syncer.service.runtime import open_runtime
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 

@@ -12,10 +12,10 @@ import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import loader, merge, schema
-from syncer.models import parse_detail, parse_list_row
-from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
+from syncer.api.models import parse_detail, parse_list_row
 from syncer.sim import FakeClock, SimConfig, Simulator
+from syncer.warehouse import loader, merge, schema
+from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
 
 AT = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 LISTED = {"Status": "Partially Shipped", "DateEntered": "11/1/2026 9:00 AM",

@@ -14,9 +14,9 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import schema
-from syncer.config import SIMULATOR_RATE
+from syncer.config.settings import SIMULATOR_RATE
 from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
+from syncer.warehouse import schema
 from tests.integration.service_support import service_env
 from tests.integration.test_service_process import (
     Service,

@@ -11,10 +11,10 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
+from syncer.api.ratelimit import Limits, RateLimiter
 from syncer.errors import AuthError, PermanentApiError, RateLimited, TransientApiError
-from syncer.ratelimit import Limits, RateLimiter
 from syncer.sim import FaultConfig
+from syncer.warehouse import schema
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 from tests.unit.test_api_orders import LABELS, po
@@ -174,7 +174,7 @@ async def test_a_401_is_retried_once_with_a_fresh_token_and_then_given_up(
 ) -> None:
     from pydantic import SecretStr
 
-    from syncer.auth import Credentials
+    from syncer.api.auth import Credentials
 
     creds = harness.credentials
     wrong_key = Credentials(creds.client_id, creds.client_secret, SecretStr("not-our-key-123"))

@@ -14,7 +14,7 @@ from typing import Any
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.models import OrderListRow, SalesOrderDetail
+from syncer.api.models import OrderListRow, SalesOrderDetail
 from tests.integration.conftest import SimHarness
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "schema.md"
@@ -136,7 +136,8 @@ async def test_documented_types_keys_and_comments_are_the_databases(engine: Asyn
             assert typ == db_type, f"{name}.{column}: documented {typ}, database {db_type}"
             assert meaning == db_comment, (
                 f"{name}.{column}: docs say {meaning!r}, the database comment is "
-                f"{db_comment!r} (comments come from syncer/comments.py and the migrations)"
+                f"{db_comment!r} (comments come from syncer/warehouse/comments.py and the "
+                "migrations)"
             )
 
 
@@ -171,7 +172,7 @@ def test_every_documented_api_field_is_a_field_of_the_payload_models() -> None:
             for path in re.findall(r"`([^`]+)`", api or ""):
                 checked += 1
                 assert resolves(path, SalesOrderDetail) or resolves(path, OrderListRow), (
-                    f"{name}.{column}: API field {path!r} is not in syncer/models.py"
+                    f"{name}.{column}: API field {path!r} is not in syncer/api/models.py"
                 )
     assert checked > 80  # every API-fed column names its field
 

@@ -15,13 +15,13 @@ import structlog
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import schema
-from syncer.config import Account, simulator_settings
+from syncer.config.settings import Account, simulator_settings
 from syncer.logs import setup_logging
 from syncer.redact import Redactor
-from syncer.runner import summary as result_summary
-from syncer.runtime import open_runtime
+from syncer.service.runner import summary as result_summary
+from syncer.service.runtime import open_runtime
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
+from syncer.warehouse import schema
 from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA

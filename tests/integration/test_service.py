@@ -18,13 +18,13 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import db
-from syncer.config import Account
+from syncer.config.settings import Account
 from syncer.errors import DatabaseError
-from syncer.health import ReadinessProbe
-from syncer.metrics import Metrics
-from syncer.runtime import open_runtime
-from syncer.service import Service, serving, utcnow
+from syncer.service.health import ReadinessProbe
+from syncer.service.metrics import Metrics
+from syncer.service.runtime import open_runtime
+from syncer.service.scheduler import Service, serving, utcnow
+from syncer.warehouse import database as db
 from tests.integration.service_support import (
     assert_orders_match_truth,
     live_simulator,

@@ -184,7 +184,7 @@ async def test_the_image_command_syncs_reports_and_stops_cleanly_on_sigterm(
     # Logs: JSON off a terminal, one line per run with its counts, every request at debug
     # level, a clean stop, and not one secret even at the most verbose level.
     events = service.events()
-    requests = [e for e in events if e["logger"] == "syncer.transport"]
+    requests = [e for e in events if e["logger"] == "syncer.api.transport"]
     assert len(requests) >= 100 and {e["level"] for e in requests} == {"debug"}
     per_run = [e for e in events if e["event"] == "sync run"]
     assert sorted(e["account"] for e in per_run) == [A, B]

@@ -9,12 +9,12 @@ from typing import Any
 
 from pydantic import SecretStr
 
-from syncer import loader
-from syncer.auth import Credentials
-from syncer.loader import Failure
+from syncer.api.auth import Credentials
+from syncer.cli.status import COUNTED, duration
 from syncer.redact import Redactor
-from syncer.status import COUNTED, duration
-from syncer.sync import AccountSync, SyncOptions
+from syncer.sync.account import AccountSync, SyncOptions
+from syncer.warehouse import loader
+from syncer.warehouse.loader import Failure
 from tests.integration.conftest import START, SimHarness
 from tests.integration.test_cli import run
 from tests.integration.views import sync_all

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 from typing import Any
 
-from syncer import schema
+from syncer.warehouse import schema
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from syncer.api_models import PurchaseOrder, PurchaseOrderLine
+from syncer.api.operation_models import PurchaseOrder, PurchaseOrderLine
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 

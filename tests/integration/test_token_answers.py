@@ -10,9 +10,9 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
 from syncer.errors import CredentialsError
 from syncer.sim import FaultConfig
+from syncer.warehouse import schema
 from tests.integration.conftest import START, SimHarness
 from tests.truth import assert_matches_truth
 
@@ -43,7 +43,7 @@ async def test_a_token_answer_with_an_absurd_lifetime_is_used_without_a_refresh_
     )
     customer = h.customers[0]
 
-    with caplog.at_level(logging.WARNING, logger="syncer.transport"):
+    with caplog.at_level(logging.WARNING, logger="syncer.api.transport"):
         async with asyncio.timeout(60):  # a refresh loop would spin here forever
             result = await h.account_sync(customer).run()
 

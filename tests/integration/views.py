@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer import loader
-from syncer.models import parse_detail, parse_list_row
-from syncer.rows import build_rows
+from syncer.api.models import parse_detail, parse_list_row
 from syncer.sim import payloads
+from syncer.warehouse import loader
+from syncer.warehouse.rows import build_rows
 from tests.integration.conftest import SimHarness
 
 EASTERN = ZoneInfo("America/New_York")

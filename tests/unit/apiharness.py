@@ -12,10 +12,10 @@ import aiohttp
 import orjson
 from pydantic import SecretStr
 
-from syncer.auth import Credentials
-from syncer.client import ScanSourceClient
+from syncer.api.auth import Credentials
+from syncer.api.client import ScanSourceClient
+from syncer.api.transport import Transport, make_session
 from syncer.sim import FakeClock, RunningSim, SimConfig, Simulator, Subscription, run_simulator
-from syncer.transport import Transport, make_session
 
 START = datetime(2024, 3, 7, 19, 15, tzinfo=UTC)  # 2:15 PM Eastern
 DEMO = SimConfig().subscriptions[0]

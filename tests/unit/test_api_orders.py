@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from syncer.api_models import (
+from syncer.api.operation_models import (
     PurchaseOrder,
     PurchaseOrderLine,
     RequestAddress,

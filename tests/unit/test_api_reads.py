@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
+from syncer.api.models import SalesOrderDetail
 from syncer.errors import PermanentApiError
-from syncer.models import SalesOrderDetail
 from syncer.sim.state import status_of
 from tests.unit.apiharness import CUSTOMER, NEIGHBOUR, ApiHarness, open_harness
 

@@ -6,7 +6,13 @@ import asyncio
 
 import pytest
 
-from syncer.auth import DEFAULT_LIFETIME, MAX_LIFETIME, MIN_LIFETIME, TokenProvider, token_lifetime
+from syncer.api.auth import (
+    DEFAULT_LIFETIME,
+    MAX_LIFETIME,
+    MIN_LIFETIME,
+    TokenProvider,
+    token_lifetime,
+)
 
 
 class TokenEndpoint:

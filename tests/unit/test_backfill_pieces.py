@@ -3,7 +3,7 @@ the orders are."""
 
 from __future__ import annotations
 
-from syncer.sync import MAX_PIECE_DAYS, next_piece_days
+from syncer.sync.account import MAX_PIECE_DAYS, next_piece_days
 
 
 def test_a_piece_that_fits_in_one_page_doubles_the_next_up_to_a_year() -> None:

@@ -12,7 +12,7 @@ import typer
 from typer.testing import CliRunner
 
 from syncer import __version__
-from syncer.cli import app
+from syncer.cli.main import app
 
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}  # no wrapping to split what is compared

@@ -12,12 +12,12 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncer import detail_rows as one_pass
+from syncer.api.models import MAX_TEXT, OrderListRow, parse_detail, parse_list_row
 from syncer.errors import PayloadError
-from syncer.models import MAX_TEXT, OrderListRow, parse_detail, parse_list_row
-from syncer.rows import OrderRows, build_rows
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, payloads, quirks
 from syncer.sim.faultconfig import QUIRKS
+from syncer.warehouse import detail_rows as one_pass
+from syncer.warehouse.rows import OrderRows, build_rows
 from tests.json_paths import get, paths, put
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
@@ -230,7 +230,7 @@ def test_bodies_orjson_cannot_read_are_never_taken_as_plain() -> None:
     deep = raw[:-1] + b', "Note": ' + b"[" * 1010 + b"]" * 1010 + b"}"
     assert exact(short_way(listed, deep)) == exact(long_way(listed, deep))
     # A number past a double's range in a skipped field: msgspec reads the body, orjson cannot
-    # (syncer.jsonread reads it then). An order that must then go the long way (a negative
+    # (syncer.api.jsonread reads it then). An order that must then go the long way (a negative
     # quantity) gets the models' reason, recorded as the order's failure, as without the number.
     payload = orjson.loads(raw)
     payload["SalesOrderLines"][0]["Ordered"] = -1

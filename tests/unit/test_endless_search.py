@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from syncer.client import ScanSourceClient
+from syncer.api.client import ScanSourceClient
 from syncer.errors import PermanentApiError
 from syncer.sim import FaultConfig
 from syncer.sim.clock import eastern_day

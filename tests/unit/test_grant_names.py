@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from syncer.errors import ConfigError
-from syncer.grants import check_role_name
+from syncer.warehouse.grants import check_role_name
 
 
 @pytest.mark.parametrize("name", ["bi_reader", "Metabase", "power-bi", "_x", "a$1", "r" * 63])

@@ -43,20 +43,22 @@ def lines(stream: io.StringIO) -> list[dict[str, Any]]:
 def test_off_a_terminal_every_line_is_a_json_object_with_time_level_logger_and_event() -> None:
     out = io.StringIO()
     setup_logging(stream=out)
-    structlog.stdlib.get_logger("syncer.service").info("sync run", account="1000012345", loaded=7)
-    logging.getLogger("syncer.sync").warning("account %s: batch failed", "1000012345")
+    structlog.stdlib.get_logger("syncer.service.scheduler").info(
+        "sync run", account="1000012345", loaded=7
+    )
+    logging.getLogger("syncer.sync.account").warning("account %s: batch failed", "1000012345")
 
     first, second = lines(out)
     assert list(first)[:4] == ["timestamp", "level", "logger", "event"]
     assert first["event"] == "sync run" and first["loaded"] == 7 and first["level"] == "info"
     assert second["event"] == "account 1000012345: batch failed"
-    assert second["logger"] == "syncer.sync" and second["level"] == "warning"
+    assert second["logger"] == "syncer.sync.account" and second["level"] == "warning"
 
 
 def test_on_a_terminal_lines_are_readable_not_json() -> None:
     out = Terminal()
     setup_logging(stream=out)
-    structlog.stdlib.get_logger("syncer.service").info("sync run", account="1000012345")
+    structlog.stdlib.get_logger("syncer.service.scheduler").info("sync run", account="1000012345")
 
     text = re.sub(r"\x1b\[[0-9;]*m", "", out.getvalue())  # colours on a terminal
     assert "sync run" in text and "account=1000012345" in text
@@ -82,14 +84,14 @@ def test_the_format_can_be_forced_either_way() -> None:
 def test_our_debug_lines_need_debug_level_and_libraries_only_warn() -> None:
     out = io.StringIO()
     setup_logging(stream=out, level="INFO")
-    logging.getLogger("syncer.transport").debug("detail GET /detail → 200")
+    logging.getLogger("syncer.api.transport").debug("detail GET /detail → 200")
     logging.getLogger("aiohttp.access").info("GET /metrics 200")
     logging.getLogger("apscheduler.scheduler").warning("job skipped: max instances")
     assert [line["event"] for line in lines(out)] == ["job skipped: max instances"]
 
     out = io.StringIO()
     setup_logging(stream=out, level="DEBUG")
-    logging.getLogger("syncer.transport").debug("detail GET /detail → 200")
+    logging.getLogger("syncer.api.transport").debug("detail GET /detail → 200")
     assert lines(out)[0]["level"] == "debug"
 
 

@@ -10,9 +10,9 @@ from types import SimpleNamespace
 from prometheus_client import REGISTRY
 from prometheus_client.parser import text_string_to_metric_families
 
-from syncer.metrics import ORDER_OUTCOMES, Metrics
-from syncer.sync import Counts, RunResult
-from syncer.transport import ApiStats
+from syncer.api.transport import ApiStats
+from syncer.service.metrics import ORDER_OUTCOMES, Metrics
+from syncer.sync.account import Counts, RunResult
 
 A, B = "1000012345", "1000023456"
 

@@ -6,7 +6,7 @@ import asyncio
 
 import pytest
 
-from syncer.ratelimit import Limits, RateLimiter, Schedule
+from syncer.api.ratelimit import Limits, RateLimiter, Schedule
 from tests.virtual_time import VirtualTime
 
 

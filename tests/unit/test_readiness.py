@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
-from syncer.health import AccountHealth, latest, readiness_problems
+from syncer.service.health import AccountHealth, latest, readiness_problems
 
 NOW = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 STALE = timedelta(minutes=45)

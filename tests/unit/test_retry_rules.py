@@ -8,7 +8,8 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from syncer import detail_rows, jsonread
+from syncer.api import jsonread
+from syncer.api.transport import check_json_body, full_jitter, parse_retry_after
 from syncer.errors import (
     AuthError,
     PermanentApiError,
@@ -16,7 +17,7 @@ from syncer.errors import (
     TransientApiError,
     is_transient,
 )
-from syncer.transport import check_json_body, full_jitter, parse_retry_after
+from syncer.warehouse import detail_rows
 
 NOW = datetime(2026, 11, 20, 15, 0, 0, tzinfo=UTC)
 

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 
-from syncer import schema
+from syncer.api.models import parse_detail, parse_list_row
 from syncer.errors import PayloadError
-from syncer.loader import Stored
-from syncer.models import parse_detail, parse_list_row
-from syncer.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
-from syncer.sync import needs_fetch
+from syncer.sync.account import needs_fetch
+from syncer.warehouse import schema
+from syncer.warehouse.loader import Stored
+from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
 
 SEED = Path(__file__).resolve().parent.parent / "fixtures" / "seed_detail.json"
 FETCHED = datetime(2026, 11, 27, 15, 0, tzinfo=UTC)

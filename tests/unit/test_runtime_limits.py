@@ -8,9 +8,9 @@ import gc
 from pydantic import SecretStr
 
 from syncer.collector import GC_THRESHOLD
-from syncer.config import Account, Settings
+from syncer.config.settings import Account, Settings
 from syncer.redact import Redactor
-from syncer.runtime import open_runtime
+from syncer.service.runtime import open_runtime
 from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
 from tests.unit.apiharness import START
 

@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from apscheduler.triggers.interval import IntervalTrigger
 
-from syncer.schedule import cron_trigger, crontab_weekdays, expected_period, make_trigger
+from syncer.config.schedule import cron_trigger, crontab_weekdays, expected_period, make_trigger
 
 FRIDAY = datetime(2026, 11, 27, 12, 0, tzinfo=UTC)
 

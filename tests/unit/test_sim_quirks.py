@@ -10,7 +10,7 @@ import aiohttp
 import orjson
 import pytest
 
-from syncer.models import parse_detail, parse_list_row
+from syncer.api.models import parse_detail, parse_list_row
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, payloads, quirks, run_simulator
 from syncer.sim.faultconfig import QUIRKS
 

@@ -14,9 +14,9 @@ import pytest
 from sqlalchemy import Date, Integer, Numeric, Text
 from sqlalchemy.dialects.postgresql import TIMESTAMP
 
-from syncer import schema
 from syncer.sim import FakeClock, SimConfig, Simulator
 from syncer.sim.payloads import list_row
+from syncer.warehouse import schema
 
 START = datetime(2024, 3, 7, 19, 15, tzinfo=UTC)
 

@@ -1,0 +1,1 @@
+"""The `syncer` command: one module per command group, exit codes, output."""

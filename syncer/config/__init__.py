@@ -1,0 +1,1 @@
+"""Settings: the configuration's sources, its validation, and the option groups built from it."""

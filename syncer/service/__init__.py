@@ -1,0 +1,1 @@
+"""The long-running service and the process's resources: runtime, schedule, health, metrics."""

@@ -1,0 +1,1 @@
+"""One account's run: windows, the skip rule, the list → fetch → load pipeline."""
