@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -32,7 +32,7 @@ if TYPE_CHECKING:
 PROBE_TIMEOUT_SECONDS = 5.0
 
 _LAST_RUNS = f"""
-SELECT a.account, last.outcome, last.finished_at, last.error, ok.finished_at
+SELECT a.account, last.outcome, last.finished_at, last.error, ok.finished_at, failures.n
 FROM unnest(CAST($1 AS text[])) AS a(account)
 LEFT JOIN LATERAL (
     SELECT r.outcome, r.finished_at, r.error FROM {schema.SCHEMA}.sync_runs r
@@ -44,6 +44,10 @@ LEFT JOIN LATERAL (
     WHERE r.account = a.account AND r.outcome = 'succeeded'
     ORDER BY r.started_at DESC LIMIT 1
 ) ok ON true
+LEFT JOIN LATERAL (
+    SELECT count(*) AS n FROM {schema.SCHEMA}.sync_failures f
+    WHERE f.account = a.account AND f.resolution IS NULL
+) failures ON true
 """
 
 
@@ -54,6 +58,7 @@ class AccountHealth:
     last_finished_at: datetime | None = None
     last_error: str | None = None
     last_success_at: datetime | None = None
+    open_failures: int | None = None  # in `sync_failures` (None: not read)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,7 +78,9 @@ def latest(recorded: AccountHealth, remembered: AccountHealth | None) -> Account
     if recorded.last_finished_at is None or remembered.last_finished_at > recorded.last_finished_at:
         last = remembered
     successes = [h.last_success_at for h in (recorded, remembered) if h.last_success_at]
-    return replace(last, last_success_at=max(successes, default=None))
+    return replace(
+        last, last_success_at=max(successes, default=None), open_failures=recorded.open_failures
+    )
 
 
 async def account_health(engine: AsyncEngine, accounts: Sequence[str]) -> dict[str, AccountHealth]:
@@ -82,9 +89,19 @@ async def account_health(engine: AsyncEngine, accounts: Sequence[str]) -> dict[s
         result = await conn.exec_driver_sql(_LAST_RUNS, (list(accounts),))
         rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
     return {
-        account: AccountHealth(account, outcome, finished, first_line(error), succeeded)
-        for account, outcome, finished, error, succeeded in rows
+        account: AccountHealth(account, outcome, finished, first_line(error), succeeded, failures)
+        for account, outcome, finished, error, succeeded, failures in rows
     }
+
+
+def learn(metrics: Metrics, health: Iterable[AccountHealth]) -> None:
+    """Tell the metrics what the database knows: the last run, the last success, the open
+    failures of each account."""
+    for h in health:
+        metrics.last_success(h.account, h.last_success_at)
+        metrics.last_run(h.account, h.last_finished_at)
+        if h.open_failures is not None:
+            metrics.open_failures.labels(h.account).set(h.open_failures)
 
 
 def readiness_problems(
@@ -163,8 +180,7 @@ class ReadinessProbe:
         except Exception as exc:  # a probe answers whatever went wrong; the reason is in the body
             return self._unreachable(describe_db_error(exc))
         health = {a: latest(h, self.remembered.get(a)) for a, h in recorded.items()}
-        for h in health.values():
-            self.metrics.last_success(h.account, h.last_success_at)
+        learn(self.metrics, health.values())
         problems = readiness_problems(health, now=self.clock(), stale_after=self.stale_after)
         return Readiness(not problems, problems, {a: h.as_dict() for a, h in health.items()})
 

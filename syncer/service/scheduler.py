@@ -19,7 +19,7 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
@@ -123,6 +123,12 @@ class Service:
             emit("sync run", account=account, **summary)
         finally:
             self.metrics.in_progress.labels(account).set(0)
+        try:
+            if not self.stopping:  # still among the runs a stop waits for
+                await self.learn_history([account])
+        except asyncio.CancelledError:
+            task.uncancel()  # the run is over and counted: nothing more to say
+        finally:
             self._running.pop(account, None)
 
     def _remember(self, account: str, outcome: str, error: str | None) -> None:
@@ -132,10 +138,17 @@ class Service:
         error = health.first_line(self.runtime.redactor.optional(error))
         self.last_runs[account] = health.AccountHealth(account, outcome, now, error, success)
 
-    async def learn_history(self) -> None:
-        """Seed the lag gauges with the successes recorded by earlier processes."""
-        for h in (await health.account_health(self.runtime.engine, self.accounts)).values():
-            self.metrics.last_success(h.account, h.last_success_at)
+    async def learn_history(self, accounts: Sequence[str] | None = None) -> None:
+        """Tell the metrics what the database knows of the accounts (all by default): the
+        runs of earlier processes and other instances, the open failures. At start, and after
+        each run; a database that does not answer leaves them as they were."""
+        try:
+            async with asyncio.timeout(health.PROBE_TIMEOUT_SECONDS):
+                known = await health.account_health(self.runtime.engine, accounts or self.accounts)
+        except Exception as exc:  # the run's own outcome already says what went wrong
+            log.debug("metrics not refreshed from the database", error=str(exc))
+            return
+        health.learn(self.metrics, known.values())
 
     def start(self) -> None:
         s = self.settings

@@ -106,6 +106,14 @@ class Counts:
     batches: int = 0  # batches written whole, one transaction each
     # Dates stored as NULL because their text was in no form we know, by field (its column).
     unreadable_dates: dict[str, int] = field(default_factory=dict)
+    rows_by_table: dict[str, int] = field(default_factory=dict)  # `rows`, by table (metrics)
+
+    def add_rows(self, orders: Sequence[OrderRows]) -> None:
+        """Count the rows of orders just written."""
+        for order in orders:
+            self.rows += order.row_count()
+            for table, n in order.rows_by_table():
+                self.rows_by_table[table] = self.rows_by_table.get(table, 0) + n
 
 
 @dataclass
@@ -633,7 +641,7 @@ class AccountSync:
                     await loader.load_batch(con, batch, observed_at)
                     counts.batches += 1
                     counts.loaded += len(batch)
-                    counts.rows += sum(o.row_count() for o in batch)
+                    counts.add_rows(batch)
                 except (asyncpg.PostgresError, ValueError, TypeError) as exc:
                     if not _is_data_error(exc):
                         raise
@@ -697,7 +705,7 @@ class AccountSync:
                 failures.append(Failure(order.sales_order_number, "load", _describe(exc), raw))
             else:
                 counts.loaded += 1
-                counts.rows += order.row_count()
+                counts.add_rows([order])
 
 
 def first_error(group: BaseExceptionGroup[BaseException]) -> BaseException:
