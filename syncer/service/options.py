@@ -144,7 +144,7 @@ class ScheduleOptions:
     timezone: str
     jitter_seconds: int
     run_at_start: bool
-    shutdown_grace_seconds: float
+    grace_seconds: float  # shutdown_grace_seconds
 
     def trigger(self) -> Any:
         """The APScheduler trigger: the cron expression when given, else the interval."""
@@ -170,7 +170,7 @@ def schedule_options(settings: Settings) -> ScheduleOptions:
         timezone=settings.schedule_timezone,
         jitter_seconds=settings.schedule_jitter_seconds,
         run_at_start=settings.schedule_run_at_start,
-        shutdown_grace_seconds=settings.shutdown_grace_seconds,
+        grace_seconds=settings.shutdown_grace_seconds,
     )
 
 

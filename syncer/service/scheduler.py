@@ -260,7 +260,7 @@ async def serving(
             finally:
                 # Runs get the grace period less a reserve; half of it for cancelled runs to
                 # roll back, half for closing the endpoint, the pool and the HTTP session.
-                grace = service.schedule.shutdown_grace_seconds
+                grace = service.schedule.grace_seconds
                 reserve = min(MAX_CLOSING_RESERVE_SECONDS, grace / 4)
                 await service.stop(grace - reserve, hurry, unwind_seconds=reserve / 2)
 
@@ -268,7 +268,7 @@ async def serving(
 async def run_service(settings: Settings, redactor: Redactor | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down within `shutdown_grace_seconds`.
     `redactor`: the one the log handlers mask with; it learns every token the service mints."""
-    signals = Signals(options.schedule_options(settings).shutdown_grace_seconds)
+    signals = Signals(options.schedule_options(settings).grace_seconds)
     signals.install()
     try:
         async with serving(settings, hurry=signals.hurry, redactor=redactor) as service:

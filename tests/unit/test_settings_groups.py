@@ -192,3 +192,23 @@ def test_the_options_carry_the_values_they_were_built_from(tmp_path: Path) -> No
     assert options.engine_options(s) == options.EngineOptions(pool_size=2, max_overflow=6)
     assert options.health_options(s).stale_after.total_seconds() == 1200
     assert options.schedule_options(s).describe() == "every 600 s, jitter up to 10 s"
+
+
+def test_only_the_options_module_reads_the_settings_it_turns_into_options() -> None:
+    """A command that read an api_* setting itself is how `syncer api` came to ignore the
+    newer ones: outside syncer.service.options no module reads such a setting."""
+    import ast
+
+    import syncer
+
+    governed = set(Settings.model_fields) - NOT_OPTIONS - {"accounts"}
+    root = Path(syncer.__file__).parent
+    allowed = {root / "config" / "settings.py", root / "service" / "options.py"}
+    readers = []
+    for path in sorted(root.rglob("*.py")):
+        if path in allowed:
+            continue
+        for node in ast.walk(ast.parse(path.read_text(), str(path))):
+            if isinstance(node, ast.Attribute) and node.attr in governed:
+                readers.append(f"{path.relative_to(root)}:{node.lineno} {node.attr}")
+    assert not readers
