@@ -27,7 +27,7 @@ from syncer.cli.common import (
 )
 from syncer.cli.db import db_app
 from syncer.cli.exit_codes import ExitCode
-from syncer.config.settings import Settings, mask
+from syncer.config.settings import Settings, by_group, mask, reference_markdown
 from syncer.errors import ConfigError
 from syncer.redact import Redactor
 
@@ -260,15 +260,17 @@ def health(
     import urllib.request
 
     if url is None:
-        settings = settings_for(config)
-        if settings.health_port == 0:
+        from syncer.service.options import health_options
+
+        endpoint = health_options(settings_for(config))
+        if endpoint.port == 0:
             usage = "health_port is 0 (a free port picked at start): give --url"
             raise fail(usage, ExitCode.CONFIG)
-        host = settings.health_host
+        host = endpoint.host
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a wildcard bind is probed on loopback)
             host = "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
-        url = f"http://{host}:{settings.health_port}/healthz"
+        url = f"http://{host}:{endpoint.port}/healthz"
     if not url.startswith(("http://", "https://")):
         raise fail(f"not an HTTP URL: {url}", ExitCode.CONFIG)
     try:
@@ -388,9 +390,25 @@ def check(
 
 
 @config_app.command("show", epilog=exit_codes.PRINTED)
-def config_show(config: ConfigOption = None) -> None:
+def config_show(
+    config: ConfigOption = None,
+    grouped: Annotated[
+        bool,
+        typer.Option(
+            "--grouped", help="One object per group (database, api, sync, schedule, ...)."
+        ),
+    ] = False,
+) -> None:
     """Print the effective configuration, secrets masked."""
-    out.print_json(json.dumps(mask(settings_for(config))))
+    shown: Any = mask(settings_for(config))
+    out.print_json(json.dumps(by_group(shown) if grouped else shown))
+
+
+@config_app.command("reference", epilog=exit_codes.PRINTED)
+def config_reference() -> None:
+    """Print every setting as Markdown, by group: its environment variable, its config key,
+    its default and what it does. Reads no configuration."""
+    typer.echo(reference_markdown(), nl=False)
 
 
 def main() -> None:

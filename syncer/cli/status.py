@@ -140,6 +140,7 @@ async def collect(engine: AsyncEngine, configured: Sequence[str] = ()) -> Status
 async def collect_for(settings: Settings) -> StatusReport:
     """Open the configured database, check it is migrated, collect, and judge each configured
     account as the service's /readyz does."""
+    from syncer.service import options
     from syncer.service.runtime import warehouse_engine
 
     configured = [a.customer_number for a in settings.accounts]
@@ -148,7 +149,7 @@ async def collect_for(settings: Settings) -> StatusReport:
         accounts = await health.account_health(engine, configured)
     failing: list[str] = []
     stale: list[str] = []
-    allowed = health.stale_after(settings)
+    allowed = options.health_options(settings).stale_after
     for account, h in accounts.items():
         problems = health.readiness_problems({account: h}, now=report.as_of, stale_after=allowed)
         # The rule's only complaint about a run that succeeded is its age.

@@ -14,19 +14,15 @@ import contextlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.config.schedule import expected_period, make_trigger
 from syncer.errors import ConfigError
 from syncer.service.metrics import Metrics
 from syncer.warehouse import schema
 from syncer.warehouse.database import describe_db_error
-
-if TYPE_CHECKING:
-    from syncer.config.settings import Settings
 
 # A readiness probe must answer quickly, whatever the database does.
 PROBE_TIMEOUT_SECONDS = 5.0
@@ -122,18 +118,6 @@ def readiness_problems(
                 f"(allowed {int(stale_after.total_seconds())} s)"
             )
     return problems
-
-
-def stale_after(settings: Settings) -> timedelta:
-    """How long ago an account's last run may have finished before it is stale: the schedule's
-    period (the interval, or the cron's longest gap) times health_stale_after_runs."""
-    trigger = make_trigger(
-        interval_seconds=settings.schedule_interval_seconds,
-        cron=settings.schedule_cron,
-        timezone=settings.schedule_timezone,
-        jitter_seconds=settings.schedule_jitter_seconds,
-    )
-    return expected_period(trigger) * settings.health_stale_after_runs
 
 
 @dataclass(frozen=True)

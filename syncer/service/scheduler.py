@@ -26,11 +26,10 @@ from typing import Any
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from syncer.config.schedule import make_trigger
 from syncer.config.settings import Settings
 from syncer.errors import SyncerError
 from syncer.redact import Redactor
-from syncer.service import health
+from syncer.service import health, options
 from syncer.service.metrics import Metrics
 from syncer.service.runner import summary as result_summary
 from syncer.service.runtime import Runtime, open_runtime
@@ -53,14 +52,10 @@ class Service:
         s = runtime.settings
         self.runtime = runtime
         self.settings = s
+        self.schedule = options.schedule_options(s)
         self.clock = clock
         self.accounts = tuple(a.customer_number for a in s.accounts)
-        self.trigger = make_trigger(
-            interval_seconds=s.schedule_interval_seconds,
-            cron=s.schedule_cron,
-            timezone=s.schedule_timezone,
-            jitter_seconds=s.schedule_jitter_seconds,
-        )
+        self.trigger = self.schedule.trigger()
         self.metrics = Metrics(
             self.accounts,
             transports={a: runtime.clients[a].transport for a in self.accounts},
@@ -72,7 +67,7 @@ class Service:
         self.probe = health.ReadinessProbe(
             runtime.engine,
             self.accounts,
-            stale_after=health.stale_after(s),
+            stale_after=options.health_options(s).stale_after,
             metrics=self.metrics,
             clock=clock,
             stopping=lambda: self.stopping,
@@ -151,9 +146,8 @@ class Service:
         health.learn(self.metrics, known.values())
 
     def start(self) -> None:
-        s = self.settings
-        scheduler = AsyncIOScheduler(timezone=s.schedule_timezone)
-        first = self.clock() if s.schedule_run_at_start else None
+        scheduler = AsyncIOScheduler(timezone=self.schedule.timezone)
+        first = self.clock() if self.schedule.run_at_start else None
         for account in self.accounts:
             scheduler.add_job(
                 self.sync_account,
@@ -201,12 +195,7 @@ class Service:
             self._scheduler = None
 
     def describe_schedule(self) -> str:
-        s = self.settings
-        if s.schedule_cron:
-            when = f"cron '{s.schedule_cron}' ({s.schedule_timezone})"
-        else:
-            when = f"every {s.schedule_interval_seconds} s"
-        return f"{when}, jitter up to {s.schedule_jitter_seconds} s"
+        return self.schedule.describe()
 
 
 async def _wait_for(
@@ -276,23 +265,23 @@ async def serving(
         service = Service(runtime, clock=clock)
         await service.learn_history()
         app = health.build_app(service.probe.check, service.metrics)
-        async with health.serve(app, settings.health_host, settings.health_port) as port:
-            service.health_url = f"http://{settings.health_host}:{port}"
+        endpoint = options.health_options(settings)
+        async with health.serve(app, endpoint.host, endpoint.port) as port:
+            service.health_url = f"http://{endpoint.host}:{port}"
             try:
                 yield service
             finally:
                 # Runs get the grace period less a reserve; half of it for cancelled runs to
                 # roll back, half for closing the endpoint, the pool and the HTTP session.
-                reserve = min(MAX_CLOSING_RESERVE_SECONDS, settings.shutdown_grace_seconds / 4)
-                await service.stop(
-                    settings.shutdown_grace_seconds - reserve, hurry, unwind_seconds=reserve / 2
-                )
+                grace = service.schedule.grace_seconds
+                reserve = min(MAX_CLOSING_RESERVE_SECONDS, grace / 4)
+                await service.stop(grace - reserve, hurry, unwind_seconds=reserve / 2)
 
 
 async def run_service(settings: Settings, redactor: Redactor | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down within `shutdown_grace_seconds`.
     `redactor`: the one the log handlers mask with; it learns every token the service mints."""
-    signals = Signals(settings.shutdown_grace_seconds)
+    signals = Signals(options.schedule_options(settings).grace_seconds)
     signals.install()
     try:
         async with serving(settings, hurry=signals.hurry, redactor=redactor) as service:
