@@ -69,7 +69,7 @@ ENV_PREFIX = "SYNCER_"
 
 
 # A ScanSource customer number: an account number of at most 10 characters, digits in every
-# known case (API reference §1). Anything else is a typo that would only fail at the API.
+# known case (docs/api.md §1). Anything else is a typo that would only fail at the API.
 _CUSTOMER_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
