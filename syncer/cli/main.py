@@ -210,7 +210,7 @@ async def _backfill(
 
     from syncer.service.runner import select_accounts, sync_accounts
     from syncer.service.runtime import open_runtime
-    from syncer.sync.account import RunResult
+    from syncer.sync.result import RunResult
     from syncer.warehouse import database as db
 
     async with open_runtime(settings, redactor=redactor) as rt:

@@ -9,7 +9,8 @@ from typing import Any
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError
 from syncer.service.runtime import Runtime
-from syncer.sync.account import Progress, RunResult, Window
+from syncer.sync.result import Progress, RunResult
+from syncer.sync.windows import Window
 
 
 def summary(result: RunResult) -> dict[str, Any]:

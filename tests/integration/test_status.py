@@ -12,7 +12,8 @@ from pydantic import SecretStr
 from syncer.api.auth import Credentials
 from syncer.cli.status import COUNTED, duration
 from syncer.redact import Redactor
-from syncer.sync.account import AccountSync, SyncOptions
+from syncer.sync.account import AccountSync
+from syncer.sync.result import SyncOptions
 from syncer.warehouse import loader
 from syncer.warehouse.loader import Failure
 from tests.integration.conftest import START, SimHarness

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from syncer.api.transport import ApiStats
 from syncer.service.metrics import ORDER_OUTCOMES, Metrics
-from syncer.sync.account import Counts, RunResult
+from syncer.sync.result import Counts, RunResult
 
 A, B = "1000012345", "1000023456"
 
