@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.config.schedule import expected_period, make_trigger
 from syncer.errors import ConfigError
 from syncer.service.metrics import Metrics
-from syncer.warehouse import schema
+from syncer.warehouse import ledger, loader
 from syncer.warehouse.database import describe_db_error
 
 if TYPE_CHECKING:
@@ -30,21 +30,6 @@ if TYPE_CHECKING:
 
 # A readiness probe must answer quickly, whatever the database does.
 PROBE_TIMEOUT_SECONDS = 5.0
-
-_LAST_RUNS = f"""
-SELECT a.account, last.outcome, last.finished_at, last.error, ok.finished_at
-FROM unnest(CAST($1 AS text[])) AS a(account)
-LEFT JOIN LATERAL (
-    SELECT r.outcome, r.finished_at, r.error FROM {schema.SCHEMA}.sync_runs r
-    WHERE r.account = a.account AND r.finished_at IS NOT NULL
-    ORDER BY r.started_at DESC LIMIT 1
-) last ON true
-LEFT JOIN LATERAL (
-    SELECT r.finished_at FROM {schema.SCHEMA}.sync_runs r
-    WHERE r.account = a.account AND r.outcome = 'succeeded'
-    ORDER BY r.started_at DESC LIMIT 1
-) ok ON true
-"""
 
 
 @dataclass(frozen=True)
@@ -78,12 +63,13 @@ def latest(recorded: AccountHealth, remembered: AccountHealth | None) -> Account
 
 async def account_health(engine: AsyncEngine, accounts: Sequence[str]) -> dict[str, AccountHealth]:
     """Each account's last finished run and last success, from `sync_runs`."""
-    async with engine.connect() as conn:
-        result = await conn.exec_driver_sql(_LAST_RUNS, (list(accounts),))
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
+    async with loader.connection(engine) as con:
+        runs = await ledger.last_finished(con, accounts)
     return {
-        account: AccountHealth(account, outcome, finished, first_line(error), succeeded)
-        for account, outcome, finished, error, succeeded in rows
+        r.account: AccountHealth(
+            r.account, r.outcome, r.finished_at, first_line(r.error), r.success_at
+        )
+        for r in runs
     }
 
 

@@ -12,12 +12,12 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from dataclasses import asdict
 from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
 import asyncpg
-import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -29,15 +29,13 @@ from syncer.sync.pipeline import Clock, Pipeline
 from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
 from syncer.sync.result import describe as _describe
 from syncer.sync.windows import Window, run_window
-from syncer.warehouse import foreign_keys, loader
+from syncer.warehouse import foreign_keys, ledger, loader
 from syncer.warehouse import locks as account_lock
 
 __all__ = ["AccountSync", "Counts", "Progress", "RunResult", "SyncOptions", "Window"]
 
 log = logging.getLogger(__name__)
 
-S = "scansource"
-STREAM = "sales_orders"
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
 
 
@@ -133,21 +131,14 @@ class AccountSync:
     ) -> None:
         run_started_at = self.clock()
         async with loader.connection(self.engine) as con:
-            # We hold the account's lock: a run still marked running died with its process.
-            await con.execute(
-                f"UPDATE {S}.sync_runs SET outcome = 'abandoned' "
-                "WHERE account = $1 AND outcome = 'running'",
-                self.account,
-            )
             if window is None:
-                window = await self._window(con, run_started_at)
+                mark = await ledger.watermark(con, self.account)
+                window = run_window(mark, run_started_at, self.tz, self.options.lookback_days)
             result.window = window
-            result.run_id = await con.fetchval(
-                f"INSERT INTO {S}.sync_runs (account, kind, started_at, window_from, window_to) "
-                "VALUES ($1, $2, $3, $4, $5) RETURNING id",
-                self.account, result.kind, run_started_at, *result.window,
-            )  # fmt: skip
-            retry = await loader.failed_orders(con, self.account)
+            result.run_id = await ledger.start_run(
+                con, self.account, result.kind, run_started_at, window
+            )
+            retry = await ledger.failed_orders(con, self.account)
             pipeline = Pipeline(
                 self.engine, self.client, self.account, self.options, clock=self.clock,
                 redactor=self.redactor, progress=self.progress,
@@ -177,21 +168,9 @@ class AccountSync:
             finally:
                 await self._finish(result)
 
-    async def _window(self, con: Any, now: datetime) -> Window:
-        watermark = await con.fetchval(
-            f"SELECT watermark FROM {S}.sync_state WHERE account = $1 AND stream = $2",
-            self.account, STREAM,
-        )  # fmt: skip
-        return run_window(watermark, now, self.tz, self.options.lookback_days)
-
     async def _advance(self, watermark: datetime) -> None:
         async with loader.connection(self.engine) as con:
-            await con.execute(
-                f"INSERT INTO {S}.sync_state (account, stream, watermark) VALUES ($1, $2, $3) "
-                "ON CONFLICT (account, stream) DO UPDATE SET watermark = excluded.watermark, "
-                "updated_at = now()",
-                self.account, STREAM, watermark,
-            )  # fmt: skip
+            await ledger.advance(con, self.account, watermark)
 
     async def _finish(self, result: RunResult) -> None:
         result.error = self.redactor.optional(result.error)
@@ -200,13 +179,10 @@ class AccountSync:
         c = result.counts
         try:
             async with loader.connection(self.engine) as con:
-                await con.execute(
-                    f"UPDATE {S}.sync_runs SET finished_at = $2, outcome = $3, listed = $4, "
-                    "fetched = $5, skipped = $6, loaded = $7, unchanged = $8, failed = $9, "
-                    "api_calls = $10::jsonb, throttled = $11, error = $12 WHERE id = $1",
-                    result.run_id, self.clock(), result.outcome, c.listed, c.fetched, c.skipped,
-                    c.loaded, c.unchanged, c.failed, orjson.dumps(result.api.as_dict()).decode(),
-                    result.api.throttled, result.error,
+                await ledger.end_run(
+                    con, result.run_id, finished_at=self.clock(), outcome=result.outcome,
+                    counts=asdict(c), api_calls=result.api.as_dict(),
+                    throttled=result.api.throttled, error=result.error,
                 )  # fmt: skip
         except DB_ERRORS as exc:  # the run's own error matters more than its bookkeeping
             log.warning("account %s: could not record run %s: %s",

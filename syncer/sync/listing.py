@@ -25,8 +25,8 @@ from syncer.redact import Redactor
 from syncer.sync.fetch_keys import FetchKeys
 from syncer.sync.result import Counts, RunResult, SyncOptions
 from syncer.sync.windows import Pieces, Window, needs_fetch
-from syncer.warehouse import loader
-from syncer.warehouse.loader import Failure
+from syncer.warehouse import ledger, loader
+from syncer.warehouse.ledger import Failure
 
 log = logging.getLogger(__name__)
 
@@ -107,7 +107,7 @@ class Lister:
                     break
         if gone:
             async with loader.connection(self.engine) as con:
-                closed = await loader.record_failures(
+                closed = await ledger.record_failures(
                     con, self.account, gone, self.redactor,
                     gone_after=self.options.gone_after_attempts,
                 )  # fmt: skip

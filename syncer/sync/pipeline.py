@@ -42,9 +42,10 @@ from syncer.sync.listing import FetchQueue, Lister
 from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
 from syncer.sync.result import describe as _describe
 from syncer.sync.windows import Window
-from syncer.warehouse import loader
+from syncer.warehouse import ledger, loader
 from syncer.warehouse.detail_rows import decode, detail_rows
-from syncer.warehouse.loader import Failure, Touch
+from syncer.warehouse.ledger import Failure
+from syncer.warehouse.loader import Touch
 from syncer.warehouse.rows import OrderRows
 
 log = logging.getLogger(__name__)
@@ -251,7 +252,7 @@ class Pipeline:
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
-            closed = await loader.record_failures(
+            closed = await ledger.record_failures(
                 con, self.account, failures, self.redactor,
                 gone_after=self.options.gone_after_attempts,
             )  # fmt: skip

@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from syncer.api.transport import ApiStats
 from syncer.errors import SyncerError
 from syncer.sync.windows import Window
-from syncer.warehouse import loader
+from syncer.warehouse import ledger
 
 
 @dataclass(frozen=True)
@@ -23,7 +23,7 @@ class SyncOptions:
     wait_for_lock: bool = False
     defer_foreign_keys: bool = True  # syncer.warehouse.foreign_keys
     # Runs in a row that find a failed order gone from the API before its failure is closed.
-    gone_after_attempts: int = loader.GONE_AFTER_ATTEMPTS
+    gone_after_attempts: int = ledger.GONE_AFTER_ATTEMPTS
     large_detail_bytes: int = 4 * 2**20  # syncer.sync.large_details
 
 
