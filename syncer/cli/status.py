@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.config.settings import Settings
 from syncer.service import health
+from syncer.states import Outcome
 from syncer.warehouse import ledger, loader, schema
 from syncer.warehouse.ledger import LastRun
 
@@ -120,7 +121,7 @@ async def collect_for(settings: Settings) -> StatusReport:
     for account, h in accounts.items():
         problems = health.readiness_problems({account: h}, now=report.as_of, stale_after=allowed)
         # The rule's only complaint about a run that succeeded is its age.
-        (stale if h.last_outcome == "succeeded" else failing).extend(problems)
+        (stale if h.last_outcome == Outcome.SUCCEEDED else failing).extend(problems)
     return replace(report, failing=failing, stale=stale)
 
 

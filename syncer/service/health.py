@@ -22,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.config.schedule import expected_period, make_trigger
 from syncer.errors import ConfigError
 from syncer.service.metrics import Metrics
+from syncer.states import Outcome
 from syncer.warehouse import ledger, loader
 from syncer.warehouse.database import describe_db_error
 
@@ -81,7 +82,7 @@ def readiness_problems(
     for account, h in health.items():
         if h.last_finished_at is None:
             problems.append(f"account {account}: no run has finished yet")
-        elif h.last_outcome != "succeeded":
+        elif h.last_outcome != Outcome.SUCCEEDED:
             reason = f": {h.last_error}" if h.last_error else ""
             problems.append(f"account {account}: last run {h.last_outcome}{reason}")
         elif now - h.last_finished_at > stale_after:

@@ -25,6 +25,7 @@ from syncer.api.client import ScanSourceClient
 from syncer.api.transport import run_stats
 from syncer.errors import DatabaseError
 from syncer.redact import Redactor
+from syncer.states import Outcome, RunKind
 from syncer.sync.pipeline import Clock, Pipeline
 from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
 from syncer.sync.result import describe as _describe
@@ -69,7 +70,7 @@ class AccountSync:
         self,
         *,
         window: Window | None = None,
-        kind: str = "sync",
+        kind: RunKind = RunKind.SYNC,
         force: bool = False,
         chunk_days: int = 7,
     ) -> RunResult:
@@ -77,7 +78,7 @@ class AccountSync:
         a time (`syncer.sync.windows.Pieces`), and leaves the watermark alone; `force` fetches
         every listed order whatever its stamp."""
         started = time.perf_counter()
-        result = RunResult(self.account, None, "running", kind)
+        result = RunResult(self.account, None, Outcome.RUNNING, kind)
         token = run_stats.set(result.api)
         try:
             async with (
@@ -104,7 +105,7 @@ class AccountSync:
         back before it writes (so does it if this fails: the database went away)."""
         started = time.perf_counter()
         try:
-            if result.outcome == "cancelled":
+            if result.outcome == Outcome.CANCELLED:
                 await foreign_keys.release(con)
                 return
             await foreign_keys.restore(con)
@@ -117,7 +118,7 @@ class AccountSync:
 
     def _skipped(self, result: RunResult, holder_pid: int | None) -> None:
         """Another syncer holds the account (`syncer.warehouse.locks`): nothing to do this time."""
-        result.outcome, result.holder_pid = "skipped", holder_pid
+        result.outcome, result.holder_pid = Outcome.SKIPPED, holder_pid
         holder = f"syncer pid {holder_pid}" if holder_pid is not None else "another syncer"
         log.warning("account %s: %s is syncing it; skipped", self.account, holder)
 
@@ -149,16 +150,16 @@ class AccountSync:
             # On the connection held for the run: the deferral's advisory lock lasts as long.
             deferred = await foreign_keys.defer(lock_con, drop=self.options.defer_foreign_keys)
             complete = await pipeline.run(result, window, chunk_days, retry, force)
-            result.outcome = "succeeded" if complete else "failed"
-            if complete and result.kind == "sync":
+            result.outcome = Outcome.SUCCEEDED if complete else Outcome.FAILED
+            if complete and result.kind == RunKind.SYNC:
                 await self._advance(run_started_at)
         except asyncio.CancelledError:
             # Shutdown: the open batches rolled back; the next run picks up from the watermark.
-            result.outcome = "cancelled"
+            result.outcome = Outcome.CANCELLED
             result.error = "cancelled before the end of the run (shutdown)"
             raise
         except BaseException as exc:
-            result.outcome = "failed"
+            result.outcome = Outcome.FAILED
             result.error = result.error or _describe(exc)
             raise
         finally:

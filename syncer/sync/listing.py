@@ -22,6 +22,7 @@ from syncer.api.client import ScanSourceClient
 from syncer.api.models import OrderListRow, parse_list_row
 from syncer.errors import PayloadError
 from syncer.redact import Redactor
+from syncer.states import Stage
 from syncer.sync.fetch_keys import FetchKeys
 from syncer.sync.result import Counts, RunResult, SyncOptions
 from syncer.sync.windows import Pieces, Window, needs_fetch
@@ -95,7 +96,7 @@ class Lister:
             )
             if not page:
                 reason = f"list: order {order_number} not found (a search by its number is empty)"
-                gone.append(Failure(order_number, "list", reason, gone=True))
+                gone.append(Failure(order_number, Stage.LIST, reason, gone=True))
                 continue
             rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
             for row in rows:

@@ -37,6 +37,7 @@ from syncer.api.client import ScanSourceClient
 from syncer.api.models import OrderListRow
 from syncer.errors import ApiError, CredentialsError, PayloadError
 from syncer.redact import Redactor
+from syncer.states import Stage
 from syncer.sync.large_details import LargeDetails
 from syncer.sync.listing import FetchQueue, Lister
 from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
@@ -304,7 +305,7 @@ class Pipeline:
                 if not _is_data_error(exc):
                     raise
                 raw = order.header[loader.RAW_INDEX]
-                failures.append(Failure(order.sales_order_number, "load", _describe(exc), raw))
+                failures.append(Failure(order.sales_order_number, Stage.LOAD, _describe(exc), raw))
             else:
                 counts.loaded += 1
                 counts.rows += order.row_count()

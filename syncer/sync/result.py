@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 
 from syncer.api.transport import ApiStats
 from syncer.errors import SyncerError
+from syncer.states import Outcome, RunKind
 from syncer.sync.windows import Window
 from syncer.warehouse import ledger
 
@@ -45,10 +46,8 @@ class Counts:
 class RunResult:
     account: str
     run_id: int | None
-    # running | succeeded | failed | skipped (another instance holds the account)
-    # | cancelled (shutdown); a run whose process died is marked abandoned by the next one
-    outcome: str
-    kind: str = "sync"
+    outcome: Outcome
+    kind: RunKind = RunKind.SYNC
     counts: Counts = field(default_factory=Counts)
     api: ApiStats = field(default_factory=ApiStats)
     seconds: float = 0.0

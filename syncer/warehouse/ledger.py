@@ -17,6 +17,7 @@ from typing import Any
 import orjson
 
 from syncer.redact import Redactor
+from syncer.states import Outcome, Resolution, Stage
 from syncer.warehouse import schema
 
 S = schema.SCHEMA
@@ -65,8 +66,10 @@ async def start_run(
     """Record a run as running; its id. Called with the account's lock held, so a run still
     marked running died with its process: it is marked abandoned first."""
     await con.execute(
-        f"UPDATE {RUNS} SET outcome = 'abandoned' WHERE account = $1 AND outcome = 'running'",
+        f"UPDATE {RUNS} SET outcome = $2 WHERE account = $1 AND outcome = $3",
         account,
+        Outcome.ABANDONED,
+        Outcome.RUNNING,
     )
     run_id: int = await con.fetchval(
         f"INSERT INTO {RUNS} (account, kind, started_at, window_from, window_to) "
@@ -105,7 +108,7 @@ FROM {RUNS}
 ORDER BY account, started_at DESC, id DESC
 """
 _LAST_SUCCESS = f"""
-SELECT account, max(finished_at) FROM {RUNS} WHERE outcome = 'succeeded' GROUP BY account
+SELECT account, max(finished_at) FROM {RUNS} WHERE outcome = '{Outcome.SUCCEEDED}' GROUP BY account
 """
 _LAST_FINISHED = f"""
 SELECT a.account, last.outcome, last.finished_at, last.error, ok.finished_at
@@ -117,7 +120,7 @@ LEFT JOIN LATERAL (
 ) last ON true
 LEFT JOIN LATERAL (
     SELECT r.finished_at FROM {RUNS} r
-    WHERE r.account = a.account AND r.outcome = 'succeeded'
+    WHERE r.account = a.account AND r.outcome = '{Outcome.SUCCEEDED}'
     ORDER BY r.started_at DESC LIMIT 1
 ) ok ON true
 """
@@ -178,7 +181,7 @@ GONE_AFTER_ATTEMPTS = 3  # the sync_gone_after_attempts setting's default
 @dataclass(frozen=True, slots=True)
 class Failure:
     sales_order_number: str
-    stage: str  # list | fetch | parse | load
+    stage: Stage
     reason: str
     payload: str | None = None
     gone: bool = False  # the API no longer has the order: its detail is 404, or no search finds it
@@ -198,7 +201,7 @@ ON CONFLICT (account, sales_order_number) DO UPDATE SET
     resolved_at = CASE WHEN excluded.gone_attempts > 0 THEN f.resolved_at END
 """
 _CLOSE_GONE = f"""
-UPDATE {FAILURES} SET resolution = 'gone', resolved_at = now()
+UPDATE {FAILURES} SET resolution = '{Resolution.GONE}', resolved_at = now()
 WHERE account = $1 AND sales_order_number = ANY($2::text[]) AND resolution IS NULL
   AND gone_attempts >= $3
 RETURNING sales_order_number
