@@ -180,14 +180,14 @@ class Pipeline:
             raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
             self._large.done((order_no,))
-            return Failure(order_no, "fetch", str(exc), exc.body, gone=exc.status == 404)
+            return Failure(order_no, Stage.FETCH, str(exc), exc.body, gone=exc.status == 404)
         if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
-            return Failure(order_no, "fetch", EXPOSED, body.decode("utf-8", errors="replace"))
+            return Failure(order_no, Stage.FETCH, EXPOSED, body.decode("utf-8", errors="replace"))
         fetched_at = self.clock()
         try:
             rows = detail_rows(self.account, listed, payload, body, fetched_at)
         except PayloadError as exc:
-            return Failure(order_no, "parse", str(exc), body.decode("utf-8", errors="replace"))
+            return Failure(order_no, Stage.PARSE, str(exc), body.decode("utf-8", errors="replace"))
         if rows.content_hash == held_hash:
             return Touch(order_no, listed.last_changed, listed.date_entered, fetched_at)
         return rows
