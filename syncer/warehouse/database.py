@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -69,12 +70,23 @@ def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> Non
     one: the next user's `transaction()` became a SAVEPOINT inside it, and the connection idled
     in a transaction that held the rows it wrote (`sync_locks`) until the process ended.
     asyncpg's own reset (what its pools do) rolls back, forgets the transaction and lets go of
-    every advisory lock; if it fails, the pool closes the connection instead.
+    every advisory lock. A connection that cannot be reset (the server went away) is closed:
+    the pool's pre-ping replaces it before its next use, as it does any broken connection.
     """
     if not state.asyncio_safe or state.terminate_only:
         return  # collected by the garbage collector, or detached: closed, not reused
     dbapi_connection.rollback()  # SQLAlchemy's own transaction, if any, as the pool would
-    dbapi_connection.run_async(lambda con: con.reset())
+    dbapi_connection.run_async(_reset)
+
+
+async def _reset(con: asyncpg.Connection) -> None:
+    if con.is_closed():
+        return
+    try:
+        await con.reset()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        log.debug("connection not reset (%s): closed", describe_db_error(exc))
+        con.terminate()
 
 
 def embedded_postgres(data_dir: Path) -> contextlib.AbstractContextManager[str]:
