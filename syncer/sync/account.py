@@ -27,12 +27,12 @@ from syncer.errors import DatabaseError
 from syncer.redact import Redactor
 from syncer.states import Outcome, RunKind
 from syncer.sync.pipeline import Clock, Pipeline
-from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
-from syncer.sync.result import describe as _describe
+from syncer.sync.result import Counts, Progress, RunResult, SyncOptions, describe
 from syncer.sync.windows import Window, run_window
 from syncer.warehouse import foreign_keys, ledger, loader
 from syncer.warehouse import locks as account_lock
 
+# The run's types, for the modules that import them with AccountSync (syncer.service.metrics).
 __all__ = ["AccountSync", "Counts", "Progress", "RunResult", "SyncOptions", "Window"]
 
 log = logging.getLogger(__name__)
@@ -92,9 +92,7 @@ class AccountSync:
                 chunk = chunk_days if window else None
                 await self._run_locked(lock_con, result, window, chunk, force)
         except DB_ERRORS as exc:
-            raise DatabaseError(
-                f"account {self.account}: database error: {_describe(exc)}"
-            ) from exc
+            raise DatabaseError(f"account {self.account}: database error: {describe(exc)}") from exc
         finally:
             run_stats.reset(token)
             result.seconds = time.perf_counter() - started
@@ -111,7 +109,7 @@ class AccountSync:
             await foreign_keys.restore(con)
         except DB_ERRORS as exc:  # the run's own error, if any, is the one to report
             log.warning("account %s: foreign keys not restored, the next run will: %s",
-                        self.account, _describe(exc))  # fmt: skip
+                        self.account, describe(exc))  # fmt: skip
         else:
             log.info("account %s: foreign keys of the first load checked in %.1f s",
                      self.account, time.perf_counter() - started)  # fmt: skip
@@ -160,7 +158,7 @@ class AccountSync:
             raise
         except BaseException as exc:
             result.outcome = Outcome.FAILED
-            result.error = result.error or _describe(exc)
+            result.error = result.error or describe(exc)
             raise
         finally:
             try:
@@ -187,7 +185,7 @@ class AccountSync:
                 )  # fmt: skip
         except DB_ERRORS as exc:  # the run's own error matters more than its bookkeeping
             log.warning("account %s: could not record run %s: %s",
-                        self.account, result.run_id, _describe(exc))  # fmt: skip
+                        self.account, result.run_id, describe(exc))  # fmt: skip
         log.debug(  # the service logs the run as one structured line; this is for the library
             "account %s run %s %s: listed=%d fetched=%d skipped=%d loaded=%d unchanged=%d "
             "failed=%d rows=%d api=%s",

@@ -3,18 +3,17 @@ so the API is not idle while the database writes, and the work in flight bounded
 
     lister ──fetch_q──▶ N fetchers ──load_q × W──▶ W writers (one transaction per batch each)
 
-The only module that sees the client, the rows and the loader together. The lister
-(`syncer.sync.listing`) reads the next list page while it looks up and queues the current one. A
-fetcher takes a permit before fetching a detail; the writer gives it back once the order is
-committed (or recorded as failed). There are two batches' worth of permits per writer: the
+The lister (`syncer.sync.listing`) reads the next list page while it looks up and queues the
+current one. A fetcher takes a permit before fetching a detail; the writer gives it back once the
+order is committed (or recorded as failed). There are two batches' worth of permits per writer: the
 fetchers fill each writer's next batch while it writes one (with fewer they would stop at every
 write), and at most 2 × W batches of fetched details are ever uncommitted: that is all a crash can
 cost. Writers work on separate connections, so the database checks and indexes one batch while the
 next is being encoded and sent; each order always goes to the same writer, so two transactions
 never hold the same order. Little grows with the number of orders: at most two list pages, the
 queues and 2 × W batches are held (bench/scale.py measures it), and the key of each order the run
-fetches, so that an order listed twice is fetched once (syncer.sync.fetch_keys: ~80 bytes an
-order, 8 MB for a run that fetches 100,000).
+fetches, so that an order listed twice is fetched once (syncer.sync.fetch_keys: ~80 bytes an order,
+8 MB for a run that fetches 100,000).
 
 A batch the database refuses for its data is loaded again order by order, and only the orders at
 fault are recorded as failures (`_is_data_error`); any other error ends the run.
