@@ -30,6 +30,7 @@ from syncer.cli.exit_codes import ExitCode
 from syncer.config.settings import Settings, by_group, mask, reference_markdown
 from syncer.errors import ConfigError
 from syncer.redact import Redactor
+from syncer.states import Outcome, RunKind
 
 app = typer.Typer(
     help="Keep a PostgreSQL warehouse in step with the ScanSource Sales Order API.",
@@ -107,7 +108,7 @@ def demo(
     )
     for part in render_demo(report):
         out.print(part)
-    if any(r.outcome != "succeeded" for r in report.results):
+    if any(r.outcome != Outcome.SUCCEEDED for r in report.results):
         raise typer.Exit(ExitCode.FAILED)
 
 
@@ -136,9 +137,9 @@ def _report(results: list[dict[str, Any]]) -> None:
     for r in results:
         typer.echo(json.dumps(r, separators=(",", ":")))
     for r in results:
-        if r["outcome"] == "skipped":
+        if r["outcome"] == Outcome.SKIPPED:
             err.print(f"warning: account {r['account']}: skipped, another instance is syncing it")
-        elif r["outcome"] != "succeeded":
+        elif r["outcome"] != Outcome.SUCCEEDED:
             message = str(r.get("error") or r["outcome"])
             if not message.startswith("account "):
                 message = f"account {r['account']}: {message}"
@@ -210,7 +211,7 @@ async def _backfill(
 
     from syncer.service.runner import select_accounts, sync_accounts
     from syncer.service.runtime import open_runtime
-    from syncer.sync.account import RunResult
+    from syncer.sync.result import RunResult
     from syncer.warehouse import database as db
 
     async with open_runtime(settings, redactor=redactor) as rt:
@@ -233,7 +234,7 @@ async def _backfill(
                 )
 
             return await sync_accounts(
-                rt, numbers, window=window, kind="backfill", force=force, progress=show,
+                rt, numbers, window=window, kind=RunKind.BACKFILL, force=force, progress=show,
                 chunk_days=chunk_days,
             )  # fmt: skip
 

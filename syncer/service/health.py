@@ -21,30 +21,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.errors import ConfigError
 from syncer.service.metrics import Metrics
-from syncer.warehouse import schema
+from syncer.states import Outcome
+from syncer.warehouse import ledger, loader
 from syncer.warehouse.database import describe_db_error
 
 # A readiness probe must answer quickly, whatever the database does.
 PROBE_TIMEOUT_SECONDS = 5.0
-
-_LAST_RUNS = f"""
-SELECT a.account, last.outcome, last.finished_at, last.error, ok.finished_at, failures.n
-FROM unnest(CAST($1 AS text[])) AS a(account)
-LEFT JOIN LATERAL (
-    SELECT r.outcome, r.finished_at, r.error FROM {schema.SCHEMA}.sync_runs r
-    WHERE r.account = a.account AND r.finished_at IS NOT NULL
-    ORDER BY r.started_at DESC LIMIT 1
-) last ON true
-LEFT JOIN LATERAL (
-    SELECT r.finished_at FROM {schema.SCHEMA}.sync_runs r
-    WHERE r.account = a.account AND r.outcome = 'succeeded'
-    ORDER BY r.started_at DESC LIMIT 1
-) ok ON true
-LEFT JOIN LATERAL (
-    SELECT count(*) AS n FROM {schema.SCHEMA}.sync_failures f
-    WHERE f.account = a.account AND f.resolution IS NULL
-) failures ON true
-"""
 
 
 @dataclass(frozen=True)
@@ -81,12 +63,18 @@ def latest(recorded: AccountHealth, remembered: AccountHealth | None) -> Account
 
 async def account_health(engine: AsyncEngine, accounts: Sequence[str]) -> dict[str, AccountHealth]:
     """Each account's last finished run and last success, from `sync_runs`."""
-    async with engine.connect() as conn:
-        result = await conn.exec_driver_sql(_LAST_RUNS, (list(accounts),))
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
+    async with loader.connection(engine) as con:
+        runs = await ledger.last_finished(con, accounts)
     return {
-        account: AccountHealth(account, outcome, finished, first_line(error), succeeded, failures)
-        for account, outcome, finished, error, succeeded, failures in rows
+        r.account: AccountHealth(
+            r.account,
+            r.outcome,
+            r.finished_at,
+            first_line(r.error),
+            r.success_at,
+            r.open_failures,
+        )
+        for r in runs
     }
 
 
@@ -108,7 +96,7 @@ def readiness_problems(
     for account, h in health.items():
         if h.last_finished_at is None:
             problems.append(f"account {account}: no run has finished yet")
-        elif h.last_outcome != "succeeded":
+        elif h.last_outcome != Outcome.SUCCEEDED:
             reason = f": {h.last_error}" if h.last_error else ""
             problems.append(f"account {account}: last run {h.last_outcome}{reason}")
         elif now - h.last_finished_at > stale_after:

@@ -31,7 +31,7 @@ from prometheus_client.exposition import choose_encoder
 
 import syncer
 from syncer.api.transport import ApiStats
-from syncer.sync.account import RunResult
+from syncer.sync.result import RunResult
 from syncer.warehouse.schema import DATA_TABLES
 
 RUN_OUTCOMES = ("succeeded", "failed", "skipped", "cancelled")

@@ -20,7 +20,7 @@ if TYPE_CHECKING:  # imported when used: `syncer health` (a container's probe) n
     from syncer.api.client import ScanSourceClient
     from syncer.api.ratelimit import RateLimiter
     from syncer.redact import Redactor
-    from syncer.sync.account import SyncOptions
+    from syncer.sync.result import SyncOptions
 
 # A command's engine runs a few statements on one connection.
 COMMAND_POOL_SIZE = 1
@@ -119,7 +119,7 @@ def session_options(settings: Settings, *, keys: int = 1) -> SessionOptions:
 
 
 def sync_options(settings: Settings) -> SyncOptions:
-    from syncer.sync.account import SyncOptions
+    from syncer.sync.result import SyncOptions
 
     return SyncOptions(
         batch_size=settings.sync_batch_size,

@@ -23,7 +23,8 @@ from syncer.config.settings import Account, Settings, secret_values
 from syncer.errors import ConfigError
 from syncer.redact import Redactor
 from syncer.service import options
-from syncer.sync.account import AccountSync, Progress, SyncOptions
+from syncer.sync.account import AccountSync
+from syncer.sync.result import Progress, SyncOptions
 from syncer.warehouse.database import check_ready, create_engine, embedded_postgres
 
 

@@ -33,6 +33,7 @@ from syncer.service import health, options
 from syncer.service.metrics import Metrics
 from syncer.service.runner import summary as result_summary
 from syncer.service.runtime import Runtime, open_runtime
+from syncer.states import Outcome
 from syncer.warehouse import database as db
 
 log = structlog.stdlib.get_logger(__name__)
@@ -91,18 +92,20 @@ class Service:
         except asyncio.CancelledError:
             task.uncancel()  # this task is the job's own: it ends here
             seconds = time.perf_counter() - started
-            self.metrics.observe_error(account, "cancelled", seconds)
-            self._remember(account, "cancelled", "cancelled before the end of the run (shutdown)")
-            log.warning("sync run cancelled", account=account, outcome="cancelled",
+            self.metrics.observe_error(account, Outcome.CANCELLED, seconds)
+            self._remember(
+                account, Outcome.CANCELLED, "cancelled before the end of the run (shutdown)"
+            )
+            log.warning("sync run cancelled", account=account, outcome=Outcome.CANCELLED,
                         seconds=round(seconds, 3))  # fmt: skip
         except Exception as exc:  # logged with its traceback; the next run tries again
             seconds = time.perf_counter() - started
-            self.metrics.observe_error(account, "failed", seconds)
-            self._remember(account, "failed", str(exc))
+            self.metrics.observe_error(account, Outcome.FAILED, seconds)
+            self._remember(account, Outcome.FAILED, str(exc))
             log.error(
                 "sync run failed",
                 account=account,
-                outcome="failed",
+                outcome=Outcome.FAILED,
                 error=str(exc),
                 seconds=round(seconds, 3),
                 # Our own errors say what went wrong; anything else needs its traceback.
@@ -110,11 +113,11 @@ class Service:
             )
         else:
             self.metrics.observe(result)
-            if result.outcome != "skipped":  # another instance ran it: sync_runs says how
+            if result.outcome != Outcome.SKIPPED:  # another instance ran it: sync_runs says how
                 self._remember(account, result.outcome, result.error)
             summary = result_summary(result)
             summary.pop("account")
-            emit = log.info if result.outcome != "failed" else log.error
+            emit = log.info if result.outcome != Outcome.FAILED else log.error
             emit("sync run", account=account, **summary)
         finally:
             self.metrics.in_progress.labels(account).set(0)
@@ -129,7 +132,9 @@ class Service:
     def _remember(self, account: str, outcome: str, error: str | None) -> None:
         now = self.clock()
         before = self.last_runs.get(account)
-        success = now if outcome == "succeeded" else before.last_success_at if before else None
+        success = (
+            now if outcome == Outcome.SUCCEEDED else before.last_success_at if before else None
+        )
         error = health.first_line(self.runtime.redactor.optional(error))
         self.last_runs[account] = health.AccountHealth(account, outcome, now, error, success)
 

@@ -14,7 +14,7 @@ import syncer
 from syncer.api.ratelimit import Limits, RateLimiter
 from syncer.api.transport import ApiStats
 from syncer.service.metrics import ORDER_OUTCOMES, Metrics
-from syncer.sync.account import Counts, RunResult
+from syncer.sync.result import Counts, RunResult
 
 A, B = "1000012345", "1000023456"
 
