@@ -175,11 +175,37 @@ class Transport:
             assert token is not None
             body, _ = await self._send(
                 operation, method, path, token, params, json_body,
-                jsonread.loads if check_json else None,
+                _checked if check_json else None,
             )  # fmt: skip
             return body
 
         return await self._attempts(operation, send, authenticated=True, repeatable=repeatable)
+
+    async def request_body(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        admit: Admit | None = None,
+    ) -> bytes:
+        """The body of a successful answer, checked in the attempt to be whole JSON (not
+        decoded: the caller reads it its own way): a body that is empty or not JSON is
+        transient, and retried. `admit` is given a 2xx body's size before it is checked, and
+        may make the call wait (a wait the call's deadline does not count): the caller holds a
+        large body back until it has room for it."""
+
+        async def send(token: str | None) -> bytes:
+            assert token is not None
+            body, _ = await self._send(
+                operation, method, path, token, params, None, _checked, admit
+            )
+            if not body:
+                raise TransientApiError(f"{operation}: empty body", operation=operation)
+            return body
+
+        return await self._attempts(operation, send, authenticated=True)
 
     async def request_json(
         self,
@@ -189,20 +215,14 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
-        decode: Callable[[bytes], Any] = jsonread.loads,
-        admit: Admit | None = None,
     ) -> tuple[bytes, Any]:
         """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
-        is empty or not JSON is transient, and retried. `decode` may read it into something
-        richer than plain JSON; it raises orjson.JSONDecodeError for what is not JSON. `admit`
-        is given a 2xx body's size before it is decoded, and may make the call wait (a wait the
-        call's deadline does not count): the caller holds a large body back until it has room
-        for it."""
+        is empty or not JSON is transient, and retried."""
 
         async def send(token: str | None) -> tuple[bytes, Any]:
             assert token is not None
             body, data = await self._send(
-                operation, method, path, token, params, json_body, decode, admit
+                operation, method, path, token, params, json_body, jsonread.loads
             )
             if not body:
                 raise TransientApiError(f"{operation}: empty body", operation=operation)
@@ -559,6 +579,10 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     (when there is one), so our clock's skew does not matter."""
     now = parse_http_date(headers.get("Date")) or datetime.now(UTC)
     return parse_retry_after(headers.get("Retry-After"), now)
+
+
+def _checked(body: bytes) -> None:
+    jsonread.check(body)
 
 
 def parse_json(body: bytes, operation: str, decode: Callable[[bytes], Any] = jsonread.loads) -> Any:

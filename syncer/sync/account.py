@@ -37,8 +37,8 @@ import orjson
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.api.client import ScanSourceClient
-from syncer.api.models import OrderListRow, parse_list_row
+from syncer.api.client import ScanSourceClient, UnusableDetail
+from syncer.api.payload import Detail, OrderListRow, parse_list_row
 from syncer.api.transport import ApiStats, run_stats
 from syncer.errors import ApiError, CredentialsError, DatabaseError, PayloadError, SyncerError
 from syncer.redact import Redactor
@@ -46,9 +46,8 @@ from syncer.sync.fetch_keys import FetchKeys
 from syncer.sync.large_details import LargeDetails
 from syncer.warehouse import foreign_keys, loader
 from syncer.warehouse import locks as account_lock
-from syncer.warehouse.detail_rows import decode, detail_rows
 from syncer.warehouse.loader import Failure, Stored, Touch
-from syncer.warehouse.rows import OrderRows
+from syncer.warehouse.rows import OrderRows, build_rows
 
 log = logging.getLogger(__name__)
 
@@ -560,21 +559,25 @@ class AccountSync:
 
     async def _fetch_one(self, listed: OrderListRow, held_hash: str | None) -> Loadable:
         order_no = listed.order_number or ""
+        detail: Detail | UnusableDetail
         try:
-            body, payload = await self.client.detail_json(
-                self.account, order_no, decode=decode,
-                admit=functools.partial(self._large.admit, order_no),
-            )  # fmt: skip
+            body, detail = await self.client.fetch_detail(
+                self.account, order_no, admit=functools.partial(self._large.admit, order_no)
+            )
         except CredentialsError:
             raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
             self._large.done((order_no,))
             return Failure(order_no, "fetch", str(exc), exc.body, gone=exc.status == 404)
+        except UnusableDetail as exc:
+            body, detail = exc.body, exc
         if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
             return Failure(order_no, "fetch", EXPOSED, body.decode("utf-8", errors="replace"))
         fetched_at = self.clock()
         try:
-            rows = detail_rows(self.account, listed, payload, body, fetched_at)
+            if isinstance(detail, UnusableDetail):
+                raise detail
+            rows = build_rows(self.account, listed, detail, body, fetched_at)
         except PayloadError as exc:
             return Failure(order_no, "parse", str(exc), body.decode("utf-8", errors="replace"))
         if rows.content_hash == held_hash:
