@@ -31,7 +31,7 @@ from zoneinfo import ZoneInfo
 
 import msgspec
 import orjson
-from msgspec import Meta, Struct, field
+from msgspec import UNSET, Meta, Struct, field
 
 from syncer.api import jsonread
 from syncer.errors import PayloadError
@@ -272,6 +272,16 @@ Count = Annotated[int, Rule(_count)]
 Flag = Annotated[bool | None, Rule(_flag)]
 
 
+# The misspelt key of API reference §10: a field of its own, so that the canonical reading sees
+# it (then the body takes the rules, which read it where the right key is absent, `MISSPELT`);
+# always UNSET in a decoded struct.
+Misspelt = Any
+
+
+def misspelt(name: str) -> Any:
+    return field(default=UNSET, name=name)
+
+
 def strings() -> Any:
     return field(default_factory=list)
 
@@ -331,6 +341,7 @@ class Line(Object):
     serial_numbers: Strings = strings()
     # Not in the reference's line model, but the seed page's nesting is ambiguous: accept both.
     invoice_numbers: Strings = strings()
+    invoice_nmbers: Misspelt = misspelt("InvoiceNmbers")
     tracking_numbers: Strings = strings()
 
 
@@ -396,6 +407,7 @@ class Detail(Object, gc=True, dict=True):
     freight_amount: Num = None
     lines: list[Line] = field(default_factory=list, name="SalesOrderLines")
     invoice_numbers: Strings = strings()
+    invoice_nmbers: Misspelt = misspelt("InvoiceNmbers")
     tracking_numbers: Strings = strings()
     deliveries: list[Delivery] = items()
 
@@ -418,6 +430,7 @@ class OrderListRow(Object):
 
 # Keys the API has been seen to misspell (§10), and the spelling read when the right one is absent.
 MISSPELT = {"InvoiceNumbers": "InvoiceNmbers"}
+_MISSPELLINGS = frozenset(MISSPELT.values())
 _CANONICAL = msgspec.json.Decoder(Detail)
 # JSON with every number that has a fraction or an exponent as the Decimal of its text.
 _JSON = msgspec.json.Decoder(float_hook=Decimal)
@@ -449,9 +462,10 @@ class _Reading:
 def decode(body: bytes) -> Detail:
     """The detail in `body` (JSON: the transport has checked it); PayloadError for a detail
     that is not one, naming the field and the reason."""
-    # Text holding NUL is written as an escape, and a misspelt key is a key: one look at the
-    # bytes each. Such a body, and any other off the canonical form, takes the rules.
-    if b"\\u0000" not in body and b'"InvoiceNmbers"' not in body:
+    # Text holding NUL is written as an escape, and most bodies hold no escape at all: one byte
+    # is the quickest to look for. Such a body, and any other off the canonical form, takes the
+    # rules.
+    if b"\\" not in body or b"\\u0000" not in body:
         try:
             detail = _CANONICAL.decode(body)
         except (msgspec.ValidationError, msgspec.DecodeError, RecursionError):
@@ -525,7 +539,9 @@ def _plan(cls: type[Object]) -> list[tuple[str, str, Reader]]:
     """(API name, attribute, reader) of each field of `cls`, from its annotations."""
     hints = typing.get_type_hints(cls, include_extras=True)
     return [
-        (f.encode_name, f.name, _reader(f.name, hints[f.name])) for f in msgspec.structs.fields(cls)
+        (f.encode_name, f.name, _reader(f.name, hints[f.name]))
+        for f in msgspec.structs.fields(cls)
+        if f.encode_name not in _MISSPELLINGS
     ]
 
 
@@ -592,18 +608,20 @@ def _array_of(cls: type[Object]) -> Reader:
 # -- numbers read as canonical: within bounds? ------------------------------------------------
 
 _LOW, _HIGH = Decimal(-NUMBER_BOUND), Decimal(NUMBER_BOUND)
+_NAN = Decimal("NaN")
 # Exact sums, whatever the digits; NaN gives NaN rather than an error.
 _EXACT = Context(prec=MAX_PREC, Emax=MAX_EMAX, Emin=MIN_EMIN, traps=[])
 
 
 def _within_bounds(detail: Detail) -> bool:
-    """Whether every number of a canonically read detail is already what `bounded` makes of it.
+    """Whether every number of a canonically read detail is already what `bounded` makes of it
+    (and no misspelt key was read).
 
     One sum of their sizes, exactly, tells: it is finite, under NUMBER_BOUND, and has as many
     decimals as the number with most. (A sum past the bound with every number within it sends
     the detail to the rules, which find nothing wrong: slower, and as rare as such an order.)"""
     numbers: list[Decimal | None] = []
-    _collector(Detail)(detail, numbers)
+    _collect_detail(detail, numbers)
     with localcontext(_EXACT):
         total = sum(map(Decimal.copy_abs, filter(None, numbers)), Decimal())  # type: ignore[arg-type]
     return _fits(total)
@@ -626,21 +644,33 @@ Collector = Callable[[Any, list[Any]], None]
 
 
 @cache
-def _collector(cls: type[Object]) -> Collector:
-    """Appends the numbers (`Num`) of a `cls` and of the objects in its arrays to a list."""
+def _collector(cls: type[Object]) -> Collector | None:
+    """Appends the numbers (`Num`) of a `cls` and of the objects in its arrays to a list; None
+    for a struct that holds none."""
     hints = typing.get_type_hints(cls, include_extras=True)
     names = [n for n, h in hints.items() if h == Num]
-    get_numbers = attrgetter(*names, *names[:1]) if names else None  # a tuple, even for one
+    misspellings = [f.name for f in msgspec.structs.fields(cls) if f.encode_name in _MISSPELLINGS]
+    spelt = attrgetter(*misspellings, *misspellings[:1]) if misspellings else None
+    numbers = attrgetter(*names, *names[:1]) if names else None  # a tuple, even for one
     arrays = [
-        (attrgetter(n), _collector(a)) for n, h in hints.items()
+        (attrgetter(n), inner) for n, h in hints.items()
         if typing.get_origin(h) is list and _is_object(a := typing.get_args(h)[0])
+        and (inner := _collector(a)) is not None
     ]  # fmt: skip
+    if numbers is None and spelt is None and not arrays:
+        return None
 
     def collect(obj: Any, out: list[Any]) -> None:
-        if get_numbers is not None:
-            out.extend(get_numbers(obj))
+        if numbers is not None:
+            out.extend(numbers(obj))
+        if spelt is not None and any(v is not UNSET for v in spelt(obj)):
+            out.append(_NAN)  # not canonical: the sum is NaN, the body takes the rules
         for get_items, inner in arrays:
             for item in get_items(obj):
                 inner(item, out)
 
     return collect
+
+
+_collect_detail = _collector(Detail)
+assert _collect_detail is not None

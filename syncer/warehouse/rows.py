@@ -247,7 +247,7 @@ def build_rows(
     header = _header(ours, detail, listed)
     children: dict[str, list[Row]] = {name: [] for name in CHILD_COLUMNS}
     for table, get in _STRINGS:
-        children[table].extend((*key, v) for v in unique(get(detail)))
+        children[table].extend([(*key, v) for v in unique(get(detail))])
     for spec in _SPECS:
         if items := spec.array(detail):
             _rows(spec, key, items, (spec.where,), children)
@@ -269,6 +269,10 @@ def _rows(
     rows = out[spec.table]
     values, key_name, quantities = spec.values, spec.key_name, spec.quantities
     strings, children = spec.strings, spec.children
+    if key_name is None and quantities is None and not strings and not children:
+        # Rows numbered by position with nothing below them (parcels, units): one pass, in C.
+        rows.extend([(*key, i, *values(item)) for i, item in enumerate(items, start=1)])
+        return
     seen: set[Any] = set()
     for i, item in enumerate(items):
         got = values(item)
@@ -291,7 +295,7 @@ def _rows(
                     raise PayloadError(f"{_where(path, i)}: {name} is negative ({v})")
         for table, get in strings:
             if listed := get(item):
-                out[table].extend((*item_key, v) for v in unique(listed))
+                out[table].extend([(*item_key, v) for v in unique(listed)])
         for child in children:
             if child_items := child.array(item):
                 _rows(child, item_key, child_items, (*path, i, child.where), out)
