@@ -411,7 +411,9 @@ class Detail(Object, gc=True, dict=True):
     tracking_numbers: Strings = strings()
     deliveries: list[Delivery] = items()
 
-    unreadable_dates: typing.ClassVar[tuple[UnreadableDate, ...]] = ()
+    @property
+    def unreadable_dates(self) -> tuple[UnreadableDate, ...]:
+        return self.__dict__.get("unreadable_dates", ())  # type: ignore[no-any-return]
 
 
 class OrderListRow(Object):
@@ -493,7 +495,7 @@ def parse_detail(payload: Any) -> Detail:
     reading = _Reading()
     detail = read(Detail, payload, reading)
     if reading.unreadable:
-        detail.unreadable_dates = tuple(reading.unreadable)
+        detail.__dict__["unreadable_dates"] = tuple(reading.unreadable)
     return detail
 
 
@@ -621,9 +623,9 @@ def _within_bounds(detail: Detail) -> bool:
     decimals as the number with most. (A sum past the bound with every number within it sends
     the detail to the rules, which find nothing wrong: slower, and as rare as such an order.)"""
     numbers: list[Decimal | None] = []
-    _collect_detail(detail, numbers)
+    _COLLECT_DETAIL(detail, numbers)
     with localcontext(_EXACT):
-        total = sum(map(Decimal.copy_abs, filter(None, numbers)), Decimal())  # type: ignore[arg-type]
+        total = sum(map(Decimal.copy_abs, filter(None, numbers)), Decimal())
     return _fits(total)
 
 
@@ -672,5 +674,4 @@ def _collector(cls: type[Object]) -> Collector | None:
     return collect
 
 
-_collect_detail = _collector(Detail)
-assert _collect_detail is not None
+_COLLECT_DETAIL = typing.cast(Collector, _collector(Detail))

@@ -1,7 +1,9 @@
 """Transport: one set of credentials talking HTTP to the API.
 
-Every call goes through `Transport.request` (the body) or `Transport.request_json` (the body
-and its JSON, decoded once, where an empty body is transient too). Each call carries the
+Every call goes through `Transport.request` (the body), `Transport.request_body` (the body,
+checked to be JSON but not decoded: the caller reads it its own way, after the call) or
+`Transport.request_json` (the body and its JSON, decoded once); for the last two an empty body
+is transient too. Each call carries the
 subscription key and bearer token, waits its turn at the key's shared rate limiter
 (`syncer.api.ratelimit`), maps statuses to the error tree (transient vs permanent) and is retried:
 transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
