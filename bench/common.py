@@ -354,10 +354,9 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
     import aiohttp
     import asyncpg
 
-    from syncer.api.models import parse_list_row
+    from syncer.api.payload import decode, parse_list_row
     from syncer.warehouse import loader, schema
-    from syncer.warehouse.detail_rows import decode, detail_rows
-    from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS
+    from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
 
     async with aiohttp.ClientSession() as http:
         headers = await _token(http, info)
@@ -365,7 +364,7 @@ async def floor_copy(db_url: str, info: SimInfo) -> dict[str, Any]:
         numbers = [r.order_number or "" for r in listed]
         bodies = await _fetch_details(http, info, headers, numbers, keep=True)
     orders = [
-        detail_rows(info.customer, row, decode(body), body, START)
+        build_rows(info.customer, row, decode(body), body, START)
         for row, body in zip(listed, bodies, strict=True)
     ]
     del bodies, listed

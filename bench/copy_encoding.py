@@ -21,9 +21,9 @@ import common
 from parse import AT, bodies
 from simproc import CUSTOMER
 
+from syncer.api.payload import decode
 from syncer.warehouse import numeric, schema
-from syncer.warehouse.detail_rows import decode, detail_rows
-from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
+from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows, build_rows
 
 
 async def copy_all(con: Any, orders: list[OrderRows]) -> float:
@@ -47,9 +47,7 @@ async def main() -> None:
         extra=lambda p: p.add_argument("--repeat", type=int, default=5),
     )  # fmt: skip
     raw, listed = bodies(args.orders)
-    orders = [
-        detail_rows(CUSTOMER, lr, decode(b), b, AT) for b, lr in zip(raw, listed, strict=True)
-    ]
+    orders = [build_rows(CUSTOMER, lr, decode(b), b, AT) for b, lr in zip(raw, listed, strict=True)]
     n = len(orders)
     numbers = sum(
         type(v) is Decimal

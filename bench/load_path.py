@@ -77,9 +77,9 @@ async def floor_load(con: Any, orders: list[OrderRows], _: datetime) -> None:
 
 def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
     """Rows of every order, then of the changed orders after the change (not timed)."""
-    from syncer.api.models import parse_list_row
+    from syncer.api.payload import decode, parse_list_row
     from syncer.sim import FakeClock, SimConfig, Simulator, Subscription, payloads
-    from syncer.warehouse.detail_rows import decode, detail_rows
+    from syncer.warehouse.rows import build_rows
 
     sub = Subscription(customer_numbers=(simproc.CUSTOMER,), **simproc.SUBSCRIPTION)
     sim = Simulator(SimConfig(subscriptions=(sub,), orders_per_account=n), FakeClock(simproc.START))
@@ -89,7 +89,7 @@ def build(n: int, changes: int) -> tuple[list[OrderRows], list[OrderRows]]:
         listed = parse_list_row(
             orjson.loads(orjson.dumps(payloads.list_row(sim.view(state), False)))
         )
-        return detail_rows(simproc.CUSTOMER, listed, decode(body), body, AT)
+        return build_rows(simproc.CUSTOMER, listed, decode(body), body, AT)
 
     before = [rows_of(s) for s in sim.orders_of(simproc.CUSTOMER)]
     sim.clock.advance(600)

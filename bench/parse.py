@@ -3,16 +3,13 @@
     python bench/parse.py [--orders 2000] [--quick] [--repeat 3]
 
 The simulator's detail bodies (built in this process, not timed) go through each step the
-syncer takes: decoding into typed structs (msgspec, `syncer.warehouse.detail_rows.decode`),
-then rows for COPY from them (`syncer.warehouse.detail_rows`, hashing included). For
-comparison, the long way that pass
-stands in for (and that unusual payloads take): decoding to plain JSON (orjson), validation into
-the tolerant models (pydantic, with the API's quirks handled), then
-`syncer.warehouse.rows.build_rows`; the
-standard library's json; and pydantic parsing the JSON itself (`model_validate_json`: one step
-instead of two, but the transport decodes every body anyway, to retry a broken one). Printed:
-microseconds per order (best of --repeat) and the share of the syncer's path. No database and
-no HTTP: bench/full_sync.py measures the whole.
+syncer takes: the transport's check that a body is JSON (`syncer.api.jsonread.check`), decoding
+into the payload's structs (msgspec, `syncer.api.payload.decode`), then rows for COPY from them
+(`syncer.warehouse.rows.build_rows`, hashing included). For comparison: what a body off the
+canonical form costs to decode (JSON, then each field's rule: `payload.parse_detail`), and
+plain JSON decoding by orjson and by the standard library's json. Printed: microseconds per order
+(best of --repeat) and the share of the syncer's path. No database and no HTTP:
+bench/full_sync.py measures the whole.
 """
 
 from __future__ import annotations
@@ -27,9 +24,9 @@ import common
 import orjson
 import simproc
 
-from syncer.api.models import SalesOrderDetail, parse_detail, parse_list_row
+from syncer.api import jsonread, payload
+from syncer.api.payload import decode, parse_list_row
 from syncer.sim import FakeClock, SimConfig, Simulator, Subscription, payloads
-from syncer.warehouse.detail_rows import decode, detail_rows
 from syncer.warehouse.rows import build_rows
 
 AT = datetime(2026, 11, 20, 15, 5, tzinfo=UTC)
@@ -61,9 +58,7 @@ def main() -> None:
     )  # fmt: skip
     raw, listed = bodies(args.orders)
     n, r = len(raw), args.repeat
-    plain = [decode(b) for b in raw]
-    decoded = [orjson.loads(b) for b in raw]
-    models = [parse_detail(d) for d in decoded]
+    details = [decode(b) for b in raw]
 
     def each(fn: Callable[[int], object]) -> Callable[[], None]:
         def run() -> None:
@@ -73,24 +68,21 @@ def main() -> None:
         return run
 
     steps: Sequence[tuple[str, Callable[[], None]]] = [
-        ("decode into plain structs (msgspec)", each(lambda i: decode(raw[i]))),
-        ("rows from the structs (tuples, hash)", each(lambda i: detail_rows(
-            simproc.CUSTOMER, listed[i], plain[i], raw[i], AT))),
+        ("decode into the structs (msgspec)", each(lambda i: decode(raw[i]))),
+        ("rows from the structs (tuples, hash)", each(lambda i: build_rows(
+            simproc.CUSTOMER, listed[i], details[i], raw[i], AT))),
     ]  # fmt: skip
     others: Sequence[tuple[str, Callable[[], None]]] = [
-        ("the long way: decode JSON (orjson)", each(lambda i: orjson.loads(raw[i]))),
-        ("the long way: validate (pydantic, tolerant models)",
-         each(lambda i: parse_detail(decoded[i]))),
-        ("the long way: build rows from the models", each(lambda i: build_rows(
-            simproc.CUSTOMER, listed[i], models[i], raw[i], AT))),
+        ("the transport's JSON check", each(lambda i: jsonread.check(raw[i]))),
+        ("off the canonical form: JSON, then the rules",
+         each(lambda i: payload.parse_detail(payload._json(raw[i])))),
+        ("decode JSON (orjson)", each(lambda i: orjson.loads(raw[i]))),
         ("decode JSON (stdlib json)", each(lambda i: json.loads(raw[i]))),
-        ("decode + validate in one (model_validate_json)",
-         each(lambda i: SalesOrderDetail.model_validate_json(raw[i]))),
     ]  # fmt: skip
     measured = [(name, best(fn, r, n)) for name, fn in steps]
     total = sum(us for _, us in measured)
-    rows = sum(o.row_count() for o in (build_rows(simproc.CUSTOMER, listed[i], models[i], raw[i],
-                                                   AT) for i in range(n)))  # fmt: skip
+    rows = sum(build_rows(simproc.CUSTOMER, listed[i], details[i], raw[i], AT).row_count()
+               for i in range(n))  # fmt: skip
     out: list[list[object]] = [[name, us, f"{us / total:.0%}"] for name, us in measured]
     out.append(["the syncer's path", total, "100%"])
     for name, fn in others:

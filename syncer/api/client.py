@@ -14,8 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequen
 from datetime import date
 from typing import Any, TypedDict, TypeVar, Unpack
 
-from syncer.api import jsonread
-from syncer.api.models import SalesOrderDetail, parse_detail
+from syncer.api import jsonread, payload
 from syncer.api.operation_models import (
     CancelResult,
     OrderSummary,
@@ -31,7 +30,7 @@ from syncer.api.operation_models import (
     parse_rows,
 )
 from syncer.api.transport import Admit, ApiStats, Transport
-from syncer.errors import PermanentApiError, TransientApiError
+from syncer.errors import PayloadError, PermanentApiError, TransientApiError
 
 T = TypeVar("T")
 MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (reference §5)
@@ -86,6 +85,14 @@ class SerialFilters(TypedDict, total=False):
 def _camel(name: str) -> str:
     head, *rest = name.split("_")
     return head + "".join(p[:1].upper() + p[1:] for p in rest)
+
+
+class UnusableDetail(PayloadError):
+    """A detail that came whole (JSON) but is no order we can read: `body` as received."""
+
+    def __init__(self, message: str, body: bytes) -> None:
+        super().__init__(message)
+        self.body = body
 
 
 def api_params(**filters: Any) -> dict[str, str]:
@@ -145,11 +152,37 @@ class ScanSourceClient:
         sales_order_number: str,
         *,
         exclude_serial_tracking: bool = False,
+        admit: Admit | None = None,
     ) -> bytes:
-        body, _ = await self.detail_json(
-            customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
+        """The detail as received (to hash and keep), checked to be JSON where it is received
+        (a broken body is transient, and retried); `admit` as Transport.request_body takes it."""
+        params = api_params(
+            customer_number=customer_number,
+            sales_order_number=sales_order_number,
+            exclude_serial_tracking=exclude_serial_tracking,
         )
-        return body
+        return await self.transport.request_body(
+            "detail", "GET", "/detail", params=params, admit=admit
+        )
+
+    async def fetch_detail(
+        self,
+        customer_number: str,
+        sales_order_number: str,
+        *,
+        exclude_serial_tracking: bool = False,
+        admit: Admit | None = None,
+    ) -> tuple[bytes, payload.Detail]:
+        """The detail as received and as read (`syncer.api.payload.decode`), once the transport
+        is done with it; UnusableDetail, holding the body, for one that cannot be read."""
+        body = await self.detail_bytes(
+            customer_number, sales_order_number,
+            exclude_serial_tracking=exclude_serial_tracking, admit=admit,
+        )  # fmt: skip
+        try:
+            return body, payload.decode(body)
+        except PayloadError as exc:
+            raise UnusableDetail(str(exc), body) from None
 
     async def detail_json(
         self,
@@ -157,21 +190,12 @@ class ScanSourceClient:
         sales_order_number: str,
         *,
         exclude_serial_tracking: bool = False,
-        decode: Callable[[bytes], Any] = jsonread.loads,
-        admit: Admit | None = None,
     ) -> tuple[bytes, Any]:
-        """The detail as received (to hash and keep) and as decoded JSON (to validate), or as
-        `decode` reads it (the sync's `detail_rows.decode`); `admit` as Transport.request_json
-        takes it."""
-        params = api_params(
-            customer_number=customer_number,
-            sales_order_number=sales_order_number,
-            exclude_serial_tracking=exclude_serial_tracking,
+        """The detail as received and as plain JSON."""
+        body = await self.detail_bytes(
+            customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
         )
-        # Decoded where it is received: a broken body is transient, and retried.
-        return await self.transport.request_json(
-            "detail", "GET", "/detail", params=params, decode=decode, admit=admit
-        )
+        return body, jsonread.loads(body)
 
     # -- typed operations ---------------------------------------------------------------------
 
@@ -233,11 +257,11 @@ class ScanSourceClient:
         sales_order_number: str,
         *,
         exclude_serial_tracking: bool = False,
-    ) -> SalesOrderDetail:
-        _, data = await self.detail_json(
+    ) -> payload.Detail:
+        _, detail = await self.fetch_detail(
             customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
         )
-        return parse_detail(data)
+        return detail
 
     async def serials(
         self,

@@ -1,9 +1,10 @@
 """Request and response models of the nine operations (reference §3), API names → Python names.
 
-Responses are as tolerant as the sync's models in `syncer.api.models` (nulls, missing arrays, `10.0`
-for 10, odd date formats), whose field types they reuse; the order detail itself is
-`syncer.api.models.SalesOrderDetail`. Requests are strict: a request the API would refuse fails here
-with a readable message, before any call, and a misspelt field is an error, not silently dropped.
+Responses are described as the detail is, in `syncer.api.payload`: msgspec structs whose field
+kinds carry the API's tolerance (nulls, missing arrays, `10.0` for 10, odd date formats); where
+an answer shows the detail's objects (an address, a line, its schedule lines) it is the same
+struct. Requests are strict (pydantic): a request the API would refuse fails here with a
+readable message, before any call, and a misspelt field is an error, not silently dropped.
 """
 
 from __future__ import annotations
@@ -11,41 +12,23 @@ from __future__ import annotations
 from datetime import date
 from typing import Annotated, Any, TypeVar
 
-from pydantic import (
-    BaseModel,
-    BeforeValidator,
-    ConfigDict,
-    Field,
-    ValidationError,
-    field_serializer,
-)
+from msgspec import field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
-from syncer.api.models import (
+from syncer.api.payload import (
     Address,
     Day,
-    Items,
+    Flag,
+    Line,
     Num,
-    ScheduleLine,
+    Object,
     Text,
     Timestamp,
     Whole,
-    describe_validation,
+    items,
+    read,
 )
 from syncer.errors import PayloadError
-
-
-def _flag(v: Any) -> Any:
-    """Booleans as .NET may send them: true/false, or the strings "true"/"false"."""
-    if isinstance(v, str) and v.strip().lower() in ("true", "false"):
-        return v.strip().lower() == "true"
-    return v
-
-
-Flag = Annotated[bool | None, BeforeValidator(_flag)]
-
-
-class _Response(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="ignore", populate_by_name=True)
 
 
 class _Request(BaseModel):
@@ -58,15 +41,28 @@ class _Request(BaseModel):
         return self.model_dump(mode="json", by_alias=True, exclude_none=True)
 
 
-M = TypeVar("M", bound=BaseModel)
+def describe_validation(exc: ValidationError, limit: int = 5) -> str:
+    """'Lines.0.Quantity: ...' — a request's problems, readable and bounded."""
+    parts = []
+    for err in exc.errors()[:limit]:
+        where = ".".join(str(p) for p in err["loc"])
+        msg = str(err["msg"]).removeprefix("Value error, ")
+        parts.append(f"{where}: {msg}")
+    more = exc.error_count() - limit
+    return "; ".join(parts) + (f" (and {more} more)" if more > 0 else "")
+
+
+M = TypeVar("M", bound=Object)
 
 
 def parse_model(model: type[M], payload: Any, what: str) -> M:
-    """Validate `payload` as `model`; a PayloadError naming `what` and the fields otherwise."""
+    """`payload` read as `model`; a PayloadError naming `what` and the field otherwise."""
+    if not isinstance(payload, dict):
+        raise PayloadError(f"{what}: expected a JSON object, got {type(payload).__name__}")
     try:
-        return model.model_validate(payload)
-    except ValidationError as exc:
-        raise PayloadError(f"{what}: {describe_validation(exc)}") from None
+        return read(model, payload)
+    except PayloadError as exc:
+        raise PayloadError(f"{what}: {exc}") from None
 
 
 def parse_rows(model: type[M], payload: Any, what: str) -> list[M]:
@@ -77,90 +73,78 @@ def parse_rows(model: type[M], payload: Any, what: str) -> list[M]:
 
 # -- list (§3.1) and summary (§3.2) ------------------------------------------------------------
 
-
-class ListLine(_Response):
-    line_number: Whole = Field(None, alias="LineNumber")
-    po_line_number: Whole = Field(None, alias="POLineNumber")
-    item_number: Text = Field(None, alias="ItemNumber")
-    product_mfr_part: Text = Field(None, alias="ProductMfrPart")
-    ordered: Num = Field(None, alias="Ordered")
-    committed: Num = Field(None, alias="Committed")
-    back_ordered: Num = Field(None, alias="BackOrdered")
-    shipped: Num = Field(None, alias="Shipped")
-    canceled: Num = Field(None, alias="Canceled")
-    price: Num = Field(None, alias="Price")
-    currency: Text = Field(None, alias="Currency")
-    schedule_lines: Items[ScheduleLine] = Field(default_factory=list, alias="ScheduleLines")
+# A list row's lines are the detail's lines, with fewer fields filled (reference §3.1).
+ListLine = Line
 
 
-class SalesOrderListRow(_Response):
+class SalesOrderListRow(Object):
     """A row of the list operation: the order's header and line quantities."""
 
-    order_number: Text = Field(None, alias="OrderNumber")
-    po_number: Text = Field(None, alias="PONumber")
-    end_user_po: Text = Field(None, alias="EndUserPO")
-    reference_number: Text = Field(None, alias="ReferenceNumber")
-    doc_type: Text = Field(None, alias="DocType")
-    sales_rep_code: Text = Field(None, alias="SalesRepCode")
-    status: Text = Field(None, alias="Status")
-    billing_address: Address | None = Field(None, alias="BillingAddress")
-    shipping_address: Address | None = Field(None, alias="ShippingAddress")
-    shipping_option_description: Text = Field(None, alias="ShippingOptionDescription")
-    freight_amount: Num = Field(None, alias="FreightAmount")
-    entered_by_email: Text = Field(None, alias="EnteredByEmail")
-    total: Num = Field(None, alias="Total")
-    currency: Text = Field(None, alias="Currency")
-    lines: Items[ListLine] = Field(default_factory=list, alias="SalesOrderLines")
-    date_entered: Timestamp = Field(None, alias="DateEntered")
-    last_changed: Timestamp = Field(None, alias="LastChanged")
+    order_number: Text = None
+    po_number: Text = field(default=None, name="PONumber")
+    end_user_po: Text = field(default=None, name="EndUserPO")
+    reference_number: Text = None
+    doc_type: Text = None
+    sales_rep_code: Text = None
+    status: Text = None
+    billing_address: Address | None = None
+    shipping_address: Address | None = None
+    shipping_option_description: Text = None
+    freight_amount: Num = None
+    entered_by_email: Text = None
+    total: Num = None
+    currency: Text = None
+    lines: list[Line] = field(default_factory=list, name="SalesOrderLines")
+    date_entered: Timestamp = None
+    last_changed: Timestamp = None
 
 
-class OrderSummary(_Response):
+class OrderSummary(Object):
     """A row of the summary operation: the cheapest way to see what changed."""
 
-    order_number: Text = Field(None, alias="OrderNumber")
-    po_number: Text = Field(None, alias="PONumber")
-    doc_type: Text = Field(None, alias="DocType")
-    status: Text = Field(None, alias="Status")
-    total: Num = Field(None, alias="Total")
-    date_entered: Timestamp = Field(None, alias="DateEntered")
-    last_changed: Timestamp = Field(None, alias="LastChanged")
+    order_number: Text = None
+    po_number: Text = field(default=None, name="PONumber")
+    doc_type: Text = None
+    status: Text = None
+    total: Num = None
+    date_entered: Timestamp = None
+    last_changed: Timestamp = None
 
 
 # -- serials (§3.4) and tracking (§3.5) --------------------------------------------------------
 
 
-class SerialInfo(_Response):
-    order_number: Text = Field(None, alias="OrderNumber")
-    order_line_number: Text = Field(None, alias="OrderLineNumber")  # a string on the wire
-    po_number: Text = Field(None, alias="PONumber")
-    invoice_number: Text = Field(None, alias="InvoiceNumber")
-    item_number: Text = Field(None, alias="ItemNumber")
-    manufacturer_item_number: Text = Field(None, alias="ManufacturerItemNumber")
-    manufacturer: Text = Field(None, alias="Manufacturer")
-    serial_number: Text = Field(None, alias="SerialNumber")
-    billing_date: Timestamp = Field(None, alias="BillingDate")
+class SerialInfo(Object):
+    order_number: Text = None
+    order_line_number: Text = None  # a string on the wire
+    po_number: Text = field(default=None, name="PONumber")
+    invoice_number: Text = None
+    item_number: Text = None
+    manufacturer_item_number: Text = None
+    manufacturer: Text = None
+    serial_number: Text = None
+    billing_date: Timestamp = None
 
 
-class CarrierTracking(_Response):
-    carrier: Text = Field(None, alias="Carrier")
-    tracking_number: Text = Field(None, alias="TrackingNumber")
+class CarrierTracking(Object):
+    carrier: Text = None
+    tracking_number: Text = None
 
 
-class TrackingDelivery(_Response):
-    delivery_number: Text = Field(None, alias="DeliveryNumber")
-    ship_date: Day = Field(None, alias="ShipDate")
-    ship_method: Text = Field(None, alias="ShipMethod")
-    tracking_numbers: Items[CarrierTracking] = Field(default_factory=list, alias="TrackingNumbers")
+class TrackingDelivery(Object):
+    delivery_number: Text = None
+    ship_date: Day = None
+    ship_method: Text = None
+    tracking_numbers: list[CarrierTracking] = items()
 
 
-class TrackingOrder(_Response):
-    order_number: Text = Field(None, alias="OrderNumber")
-    deliveries: Items[TrackingDelivery] = Field(default_factory=list, alias="Deliveries")
+class TrackingOrder(Object):
+    order_number: Text = None
+    deliveries: list[TrackingDelivery] = items()
 
 
-class TrackingResponse(_Response):
-    orders: Items[TrackingOrder] = Field(default_factory=list, alias="Orders")
+class TrackingResponse(Object):
+    orders: list[TrackingOrder] = items()
 
 
 # -- ship quote (§3.6) and VRD (§3.7) ----------------------------------------------------------
@@ -182,17 +166,17 @@ class ShipQuoteRequest(_Request):
     lines: list[ShipQuoteLine] = Field(alias="Lines", min_length=1)
 
 
-class ShipQuoteItem(_Response):
-    service_level_code: Text = Field(None, alias="ServiceLevelCode")
-    description: Text = Field(None, alias="Description")
-    freight: Num = Field(None, alias="Freight")
+class ShipQuoteItem(Object):
+    service_level_code: Text = None
+    description: Text = None
+    freight: Num = None
 
 
-class ShipQuoteResponse(_Response):
-    items: Items[ShipQuoteItem] = Field(default_factory=list, alias="Items")
-    third_party_items: Items[ShipQuoteItem] = Field(default_factory=list, alias="ThirdPartyItems")
-    insurance: Num = Field(None, alias="Insurance")
-    currency_code: Text = Field(None, alias="CurrencyCode")
+class ShipQuoteResponse(Object):
+    items: list[ShipQuoteItem] = field(default_factory=list)  # (`items` is taken here)
+    third_party_items: list[ShipQuoteItem] = field(default_factory=list)
+    insurance: Num = None
+    currency_code: Text = None
 
 
 class VrdRequest(_Request):
@@ -203,22 +187,22 @@ class VrdRequest(_Request):
     )
 
 
-class ComboBoxItem(_Response):
-    value: Text = Field(None, alias="Value")
-    text: Text = Field(None, alias="Text")
+class ComboBoxItem(Object):
+    value: Text = None
+    text: Text = None
 
 
-class VrdItem(_Response):
-    id: Text = Field(None, alias="ID")
-    field_description: Text = Field(None, alias="FieldDescription")
-    field_length: Whole = Field(None, alias="FieldLength")
-    required: Flag = Field(None, alias="Required")
-    field_type: Text = Field(None, alias="FieldType")
-    combo_box_items: Items[ComboBoxItem] = Field(default_factory=list, alias="ComboBoxItems")
+class VrdItem(Object):
+    id: Text = field(default=None, name="ID")
+    field_description: Text = None
+    field_length: Whole = None
+    required: Flag = None
+    field_type: Text = None
+    combo_box_items: list[ComboBoxItem] = items()
 
 
-class VrdResponse(_Response):
-    vrd_items: Items[VrdItem] = Field(default_factory=list, alias="VRDItems")
+class VrdResponse(Object):
+    vrd_items: list[VrdItem] = field(default_factory=list, name="VRDItems")
 
 
 # -- create order async (§3.8) and cancel (§3.9) -----------------------------------------------
@@ -282,17 +266,17 @@ class PurchaseOrder(_Request):
         return value.isoformat() if value else None  # a string field on the wire
 
 
-class ApiMessage(_Response):
-    code: Text = Field(None, alias="Code")
-    message: Text = Field(None, alias="Message")
+class ApiMessage(Object):
+    code: Text = None
+    message: Text = None
 
 
-class CancelResult(_Response):
-    sales_order_number: Text = Field(None, alias="SalesOrderNumber")
+class CancelResult(Object):
+    sales_order_number: Text = None
     # True means SAP rejected (cancelled) the order; False with errors means it could not.
-    order_rejected: Flag = Field(None, alias="OrderRejected")
-    errors: Items[ApiMessage] = Field(default_factory=list, alias="Errors")
-    warnings: Items[ApiMessage] = Field(default_factory=list, alias="Warnings")
+    order_rejected: Flag = None
+    errors: list[ApiMessage] = items()
+    warnings: list[ApiMessage] = items()
 
     @property
     def cancelled(self) -> bool:

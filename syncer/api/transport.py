@@ -1,7 +1,9 @@
 """Transport: one set of credentials talking HTTP to the API.
 
-Every call goes through `Transport.request` (the body) or `Transport.request_json` (the body
-and its JSON, decoded once, where an empty body is transient too). Each call carries the
+Every call goes through `Transport.request` (the body), `Transport.request_body` (the body,
+checked to be JSON but not decoded: the caller reads it its own way, after the call) or
+`Transport.request_json` (the body and its JSON, decoded once); for the last two an empty body
+is transient too. Each call carries the
 subscription key and bearer token, waits its turn at the key's shared rate limiter
 (`syncer.api.ratelimit`), maps statuses to the error tree (transient vs permanent) and is retried:
 transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
@@ -180,11 +182,37 @@ class Transport:
             assert token is not None
             body, _ = await self._send(
                 operation, method, path, token, params, json_body,
-                jsonread.loads if check_json else None,
+                _checked if check_json else None,
             )  # fmt: skip
             return body
 
         return await self._attempts(operation, send, authenticated=True, repeatable=repeatable)
+
+    async def request_body(
+        self,
+        operation: str,
+        method: str,
+        path: str,
+        *,
+        params: Mapping[str, str] | None = None,
+        admit: Admit | None = None,
+    ) -> bytes:
+        """The body of a successful answer, checked in the attempt to be whole JSON (not
+        decoded: the caller reads it its own way): a body that is empty or not JSON is
+        transient, and retried. `admit` is given a 2xx body's size before it is checked, and
+        may make the call wait (a wait the call's deadline does not count): the caller holds a
+        large body back until it has room for it."""
+
+        async def send(token: str | None) -> bytes:
+            assert token is not None
+            body, _ = await self._send(
+                operation, method, path, token, params, None, _checked, admit
+            )
+            if not body:
+                raise TransientApiError(f"{operation}: empty body", operation=operation)
+            return body
+
+        return await self._attempts(operation, send, authenticated=True)
 
     async def request_json(
         self,
@@ -194,20 +222,14 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
-        decode: Callable[[bytes], Any] = jsonread.loads,
-        admit: Admit | None = None,
     ) -> tuple[bytes, Any]:
         """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
-        is empty or not JSON is transient, and retried. `decode` may read it into something
-        richer than plain JSON; it raises orjson.JSONDecodeError for what is not JSON. `admit`
-        is given a 2xx body's size before it is decoded, and may make the call wait (a wait the
-        call's deadline does not count): the caller holds a large body back until it has room
-        for it."""
+        is empty or not JSON is transient, and retried."""
 
         async def send(token: str | None) -> tuple[bytes, Any]:
             assert token is not None
             body, data = await self._send(
-                operation, method, path, token, params, json_body, decode, admit
+                operation, method, path, token, params, json_body, jsonread.loads
             )
             if not body:
                 raise TransientApiError(f"{operation}: empty body", operation=operation)
@@ -566,6 +588,10 @@ def _retry_after(headers: Mapping[str, str]) -> float | None:
     (when there is one), so our clock's skew does not matter."""
     now = parse_http_date(headers.get("Date")) or datetime.now(UTC)
     return parse_retry_after(headers.get("Retry-After"), now)
+
+
+def _checked(body: bytes) -> None:
+    jsonread.check(body)
 
 
 def parse_json(body: bytes, operation: str, decode: Callable[[bytes], Any] = jsonread.loads) -> Any:

@@ -49,12 +49,20 @@ def _jsonable(value: Any) -> Any:
     raise TypeError(f"not JSON: {type(value).__name__}")
 
 
+def _by_api_names(value: Any) -> Any:
+    import msgspec
+
+    if isinstance(value, BaseModel):  # a request
+        return value.model_dump(by_alias=True)
+    if isinstance(value, msgspec.Struct):  # an answer (syncer.api.payload)
+        return msgspec.to_builtins(value, builtin_types=(Decimal, datetime, date))
+    return value
+
+
 def dump(value: Any) -> str:
-    if isinstance(value, BaseModel):
-        value = value.model_dump(by_alias=True)
-    elif isinstance(value, list):
-        value = [v.model_dump(by_alias=True) if isinstance(v, BaseModel) else v for v in value]
-    return json.dumps(value, default=_jsonable, ensure_ascii=False, indent=2)
+    if isinstance(value, list):
+        value = [_by_api_names(v) for v in value]
+    return json.dumps(_by_api_names(value), default=_jsonable, ensure_ascii=False, indent=2)
 
 
 def print_json(value: Any) -> None:
@@ -147,7 +155,7 @@ def run(coro: Coroutine[Any, Any, None]) -> None:
     except (UsageError, ConfigError) as exc:
         raise fail(str(exc), ExitCode.CONFIG) from None
     except ValidationError as exc:  # a request model built from arguments or a file
-        from syncer.api.models import describe_validation
+        from syncer.api.operation_models import describe_validation
 
         raise fail(f"invalid request: {describe_validation(exc)}", ExitCode.CONFIG) from None
     except SyncerError as exc:

@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.api.client import ScanSourceClient
-from syncer.api.models import OrderListRow, parse_list_row
+from syncer.api.payload import OrderListRow, parse_list_row
 from syncer.errors import PayloadError
 from syncer.redact import Redactor
 from syncer.states import Stage

@@ -32,8 +32,8 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.api.client import ScanSourceClient
-from syncer.api.models import OrderListRow
+from syncer.api.client import ScanSourceClient, UnusableDetail
+from syncer.api.payload import Detail, OrderListRow
 from syncer.errors import ApiError, CredentialsError, PayloadError
 from syncer.redact import Redactor
 from syncer.states import Stage
@@ -43,10 +43,9 @@ from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
 from syncer.sync.result import describe as _describe
 from syncer.sync.windows import Window
 from syncer.warehouse import ledger, loader
-from syncer.warehouse.detail_rows import decode, detail_rows
 from syncer.warehouse.ledger import Failure
 from syncer.warehouse.loader import Touch
-from syncer.warehouse.rows import OrderRows
+from syncer.warehouse.rows import OrderRows, build_rows
 
 log = logging.getLogger(__name__)
 
@@ -170,21 +169,25 @@ class Pipeline:
 
     async def _fetch_one(self, listed: OrderListRow, held_hash: str | None) -> Loadable:
         order_no = listed.order_number or ""
+        detail: Detail | UnusableDetail
         try:
-            body, payload = await self.client.detail_json(
-                self.account, order_no, decode=decode,
-                admit=functools.partial(self._large.admit, order_no),
-            )  # fmt: skip
+            body, detail = await self.client.fetch_detail(
+                self.account, order_no, admit=functools.partial(self._large.admit, order_no)
+            )
         except CredentialsError:
             raise  # every call of the run would fail the same way: the run ends
         except ApiError as exc:
             self._large.done((order_no,))
             return Failure(order_no, Stage.FETCH, str(exc), exc.body, gone=exc.status == 404)
+        except UnusableDetail as exc:
+            body, detail = exc.body, exc
         if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
             return Failure(order_no, Stage.FETCH, EXPOSED, body.decode("utf-8", errors="replace"))
         fetched_at = self.clock()
         try:
-            rows = detail_rows(self.account, listed, payload, body, fetched_at)
+            if isinstance(detail, UnusableDetail):
+                raise detail
+            rows = build_rows(self.account, listed, detail, body, fetched_at)
         except PayloadError as exc:
             return Failure(order_no, Stage.PARSE, str(exc), body.decode("utf-8", errors="replace"))
         if rows.content_hash == held_hash:

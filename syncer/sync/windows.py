@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from syncer.api.models import OrderListRow
+from syncer.api.payload import OrderListRow
 from syncer.warehouse.loader import Stored
 
 Window = tuple[date | None, date]  # (first day, last day) of LastChanged; None: from the start

@@ -33,6 +33,30 @@ metadata = MetaData(schema=SCHEMA)
 TZ = TIMESTAMP(timezone=True)
 ORDER_KEY = ("customer_number", "sales_order_number")
 
+# Where the data tables' values come from in the API (syncer.warehouse.rows builds rows by these):
+# a table's `info["api"]` names the array of its parent's object that holds its rows (the parent:
+# `info["parent"]`; sales_orders' object is the detail itself), a column's `info["api"]` the field
+# of the row's object that holds its value. A child's first columns are its parent's key; the
+# other columns without `api` are the order's key and our bookkeeping. The names are the API's
+# (syncer.api.payload), character for character.
+POSITION = "#"  # the row's position in its array, from 1
+ITEM = "."  # the array's item itself: a string of an array of strings
+LISTED = "list"  # info["source"] of a value the list row gives, not the detail
+
+
+def api(path: str, **more: object) -> dict[str, object]:
+    """A column's (or table's) `info`: its API field (or array)."""
+    return {"api": path, **more}
+
+
+def quantity(path: str) -> dict[str, object]:
+    """A quantity: never negative (a negative one is a broken payload, refused with a reason)."""
+    return api(path, quantity=True)
+
+
+def _rows_of(parent: str, array: str) -> dict[str, object]:
+    return {"api": array, "parent": parent}
+
 
 def _order_key() -> list[Column[str]]:
     return [
@@ -41,9 +65,12 @@ def _order_key() -> list[Column[str]]:
     ]
 
 
-def _address(prefix: str) -> list[Column[str]]:
-    fields = ("name", "attn", "street1", "street2", "city", "state", "postal_code", "country")
-    return [Column(f"{prefix}_{f}", Text) for f in fields]
+def _address(prefix: str, field: str) -> list[Column[str]]:
+    fields = {
+        "name": "Name", "attn": "Attn", "street1": "Street1", "street2": "Street2",
+        "city": "City", "state": "State", "postal_code": "PostalCode", "country": "Country",
+    }  # fmt: skip
+    return [Column(f"{prefix}_{f}", Text, info=api(f"{field}.{n}")) for f, n in fields.items()]
 
 
 def _child_of(parent: str, *cols: str) -> ForeignKeyConstraint:
@@ -55,27 +82,27 @@ sales_orders = Table(
     "sales_orders",
     metadata,
     *_order_key(),
-    Column("po_number", Text),
-    Column("end_user_po", Text),
-    Column("reference_number", Text),
-    Column("doc_type", Text),
-    Column("status", Text),
-    Column("date_entered", TZ),
-    Column("last_changed", TZ),
-    Column("last_ship_date", Date),
-    Column("memo", Text),
-    Column("sales_rep_code", Text),
-    Column("sales_rep_name", Text),
-    Column("sales_rep_email", Text),
-    Column("entered_by_email", Text),
-    Column("shipping_option_description", Text),
-    Column("currency", Text),
-    Column("freight_amount", Numeric),
-    Column("insurance_amount", Numeric),
-    Column("tax_amount", Numeric),
-    Column("total", Numeric),
-    *_address("billing"),
-    *_address("shipping"),
+    Column("po_number", Text, info=api("PONumber")),
+    Column("end_user_po", Text, info=api("EndUserPO")),
+    Column("reference_number", Text, info=api("ReferenceNumber")),
+    Column("doc_type", Text, info=api("DocType")),
+    Column("status", Text, info=api("Status")),
+    Column("date_entered", TZ, info=api("DateEntered", source=LISTED)),
+    Column("last_changed", TZ, info=api("LastChanged", source=LISTED)),
+    Column("last_ship_date", Date, info=api("LastShipDate")),
+    Column("memo", Text, info=api("Memo")),
+    Column("sales_rep_code", Text, info=api("SalesRepCode")),
+    Column("sales_rep_name", Text, info=api("SalesRepName")),
+    Column("sales_rep_email", Text, info=api("SalesRepEmail")),
+    Column("entered_by_email", Text, info=api("EnteredByEmail")),
+    Column("shipping_option_description", Text, info=api("ShippingOptionDescription")),
+    Column("currency", Text, info=api("Currency")),
+    Column("freight_amount", Numeric, info=api("FreightAmount")),
+    Column("insurance_amount", Numeric, info=api("InsuranceAmount")),
+    Column("tax_amount", Numeric, info=api("TaxAmount")),
+    Column("total", Numeric, info=api("Total")),
+    *_address("billing", "BillingAddress"),
+    *_address("shipping", "ShippingAddress"),
     # Bookkeeping: what we fetched, when, and a hash to skip writes of unchanged content.
     Column("content_hash", Text, nullable=False),
     Column("raw", JSONB, nullable=False),
@@ -93,26 +120,26 @@ sales_order_lines = Table(
     "sales_order_lines",
     metadata,
     *_order_key(),
-    Column("line_number", Integer, nullable=False),
-    Column("po_line_number", Integer),
-    Column("reference_line_number", Text),
-    Column("item_number", Text),
-    Column("product_mfr_part", Text),
-    Column("customer_part_number", Text),
-    Column("customer_part_reference", Text),
-    Column("product_description", Text),
-    Column("item_cat_code", Text),
-    Column("item_cat_desc", Text),
-    Column("matl_grp_code", Text),
-    Column("matl_grp_desc", Text),
-    Column("ordered", Numeric),
-    Column("committed", Numeric),
-    Column("back_ordered", Numeric),
-    Column("shipped", Numeric),
-    Column("canceled", Numeric),
-    Column("reject_reason", Text),
-    Column("price", Numeric),
-    Column("currency", Text),
+    Column("line_number", Integer, nullable=False, info=api("LineNumber")),
+    Column("po_line_number", Integer, info=api("POLineNumber")),
+    Column("reference_line_number", Text, info=api("ReferenceLineNumber")),
+    Column("item_number", Text, info=api("ItemNumber")),
+    Column("product_mfr_part", Text, info=api("ProductMfrPart")),
+    Column("customer_part_number", Text, info=api("CustomerPartNumber")),
+    Column("customer_part_reference", Text, info=api("CustomerPartReference")),
+    Column("product_description", Text, info=api("ProductDescription")),
+    Column("item_cat_code", Text, info=api("ItemCatCode")),
+    Column("item_cat_desc", Text, info=api("ItemCatDesc")),
+    Column("matl_grp_code", Text, info=api("MatlGrpCode")),
+    Column("matl_grp_desc", Text, info=api("MatlGrpDesc")),
+    Column("ordered", Numeric, info=quantity("Ordered")),
+    Column("committed", Numeric, info=quantity("Committed")),
+    Column("back_ordered", Numeric, info=quantity("BackOrdered")),
+    Column("shipped", Numeric, info=quantity("Shipped")),
+    Column("canceled", Numeric, info=quantity("Canceled")),
+    Column("reject_reason", Text, info=api("RejectReason")),
+    Column("price", Numeric, info=api("Price")),
+    Column("currency", Text, info=api("Currency")),
     PrimaryKeyConstraint(*ORDER_KEY, "line_number"),
     _child_of("sales_orders"),
     # Open backorders are a small share of all lines: index only those (the view's filter).
@@ -122,6 +149,7 @@ sales_order_lines = Table(
         "item_number",
         postgresql_where=text("back_ordered > 0"),
     ),
+    info=_rows_of("sales_orders", "SalesOrderLines"),
 )
 
 sales_order_line_schedules = Table(
@@ -129,29 +157,31 @@ sales_order_line_schedules = Table(
     metadata,
     *_order_key(),
     Column("line_number", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("estimated_ship_date", Date),
-    Column("confirmed", Numeric),
+    Column("seq", Integer, nullable=False, info=api(POSITION)),
+    Column("estimated_ship_date", Date, info=api("EstimatedShipDate")),
+    Column("confirmed", Numeric, info=api("Confirmed")),
     PrimaryKeyConstraint(*ORDER_KEY, "line_number", "seq"),
     _child_of("sales_order_lines", "line_number"),
+    info=_rows_of("sales_order_lines", "ScheduleLines"),
 )
 
 
-def _line_values(name: str, value_column: str, *, lookup: bool = False) -> Table:
+def _line_values(name: str, value_column: str, array: str, *, lookup: bool = False) -> Table:
     """One row per distinct value (serial, invoice, tracking number) listed on a line."""
     return Table(
         name,
         metadata,
         *_order_key(),
         Column("line_number", Integer, nullable=False),
-        Column(value_column, Text, nullable=False),
+        Column(value_column, Text, nullable=False, info=api(ITEM)),
         PrimaryKeyConstraint(*ORDER_KEY, "line_number", value_column),
         _child_of("sales_order_lines", "line_number"),
         *([Index(f"ix_{name}_{value_column}", value_column)] if lookup else []),
+        info=_rows_of("sales_order_lines", array),
     )
 
 
-def _order_values(name: str, value_column: str) -> Table:
+def _order_values(name: str, value_column: str, array: str) -> Table:
     """One row per distinct value listed on the order header (the API's order-level arrays).
 
     Indexed by value: "which order is invoice X / tracking number Y" is a daily question.
@@ -160,31 +190,39 @@ def _order_values(name: str, value_column: str) -> Table:
         name,
         metadata,
         *_order_key(),
-        Column(value_column, Text, nullable=False),
+        Column(value_column, Text, nullable=False, info=api(ITEM)),
         PrimaryKeyConstraint(*ORDER_KEY, value_column),
         _child_of("sales_orders"),
         Index(f"ix_{name}_{value_column}", value_column),
+        info=_rows_of("sales_orders", array),
     )
 
 
-sales_order_line_serials = _line_values("sales_order_line_serials", "serial_number", lookup=True)
-sales_order_line_invoices = _line_values("sales_order_line_invoices", "invoice_number")
-sales_order_line_tracking_numbers = _line_values(
-    "sales_order_line_tracking_numbers", "tracking_number"
+sales_order_line_serials = _line_values(
+    "sales_order_line_serials", "serial_number", "SerialNumbers", lookup=True
 )
-sales_order_invoices = _order_values("sales_order_invoices", "invoice_number")
-sales_order_tracking_numbers = _order_values("sales_order_tracking_numbers", "tracking_number")
+sales_order_line_invoices = _line_values(
+    "sales_order_line_invoices", "invoice_number", "InvoiceNumbers"
+)
+sales_order_line_tracking_numbers = _line_values(
+    "sales_order_line_tracking_numbers", "tracking_number", "TrackingNumbers"
+)
+sales_order_invoices = _order_values("sales_order_invoices", "invoice_number", "InvoiceNumbers")
+sales_order_tracking_numbers = _order_values(
+    "sales_order_tracking_numbers", "tracking_number", "TrackingNumbers"
+)
 
 deliveries = Table(
     "deliveries",
     metadata,
     *_order_key(),
-    Column("delivery_document_number", Text, nullable=False),
-    Column("delivery_status", Text),
-    Column("shipped_date", Date),
+    Column("delivery_document_number", Text, nullable=False, info=api("DeliveryDocumentNumber")),
+    Column("delivery_status", Text, info=api("DeliveryStatus")),
+    Column("shipped_date", Date, info=api("ShippedDate")),
     PrimaryKeyConstraint(*ORDER_KEY, "delivery_document_number"),
     _child_of("sales_orders"),
     Index("ix_deliveries_shipped_date", "shipped_date"),
+    info=_rows_of("sales_orders", "Deliveries"),
 )
 
 delivery_parcels = Table(
@@ -192,16 +230,17 @@ delivery_parcels = Table(
     metadata,
     *_order_key(),
     Column("delivery_document_number", Text, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("carton_number", Text),
-    Column("carrier_code", Text),
-    Column("tracking_type", Text),
-    Column("tracking_number", Text),
-    Column("weight", Numeric),
-    Column("weight_uom", Text),
+    Column("seq", Integer, nullable=False, info=api(POSITION)),
+    Column("carton_number", Text, info=api("CartonNumber")),
+    Column("carrier_code", Text, info=api("CarrierCode")),
+    Column("tracking_type", Text, info=api("TrackingType")),
+    Column("tracking_number", Text, info=api("TrackingNumber")),
+    Column("weight", Numeric, info=api("Weight")),
+    Column("weight_uom", Text, info=api("WeightUOM")),
     PrimaryKeyConstraint(*ORDER_KEY, "delivery_document_number", "seq"),
     _child_of("deliveries", "delivery_document_number"),
     Index("ix_delivery_parcels_tracking_number", "tracking_number"),
+    info=_rows_of("deliveries", "Parcels"),
 )
 
 delivery_lines = Table(
@@ -209,17 +248,19 @@ delivery_lines = Table(
     metadata,
     *_order_key(),
     Column("delivery_document_number", Text, nullable=False),
-    Column("delivery_line_number", Integer, nullable=False),
-    Column("order_line_number", Integer),
-    Column("item_number", Text),
-    Column("quantity_ordered", Numeric),
-    Column("quantity_picked", Numeric),
-    Column("quantity_scanned", Numeric),
-    Column("quantity_shipped", Numeric),
-    Column("quantity_canceled", Numeric),
+    Column("delivery_line_number", Integer, nullable=False,
+           info=api("DeliveryDocumentLineNumber")),
+    Column("order_line_number", Integer, info=api("OrderLineNumber")),
+    Column("item_number", Text, info=api("ItemNumber")),
+    Column("quantity_ordered", Numeric, info=quantity("QuantityOrdered")),
+    Column("quantity_picked", Numeric, info=quantity("QuantityPicked")),
+    Column("quantity_scanned", Numeric, info=quantity("QuantityScanned")),
+    Column("quantity_shipped", Numeric, info=quantity("QuantityShipped")),
+    Column("quantity_canceled", Numeric, info=quantity("QuantityCanceled")),
     PrimaryKeyConstraint(*ORDER_KEY, "delivery_document_number", "delivery_line_number"),
     _child_of("deliveries", "delivery_document_number"),
-)
+    info=_rows_of("deliveries", "LineItems"),
+)  # fmt: skip
 
 delivery_line_serials = Table(
     "delivery_line_serials",
@@ -227,15 +268,16 @@ delivery_line_serials = Table(
     *_order_key(),
     Column("delivery_document_number", Text, nullable=False),
     Column("delivery_line_number", Integer, nullable=False),
-    Column("seq", Integer, nullable=False),
-    Column("carton_number", Text),
-    Column("serial_number", Text),
-    Column("mac_address", Text),
-    Column("mac_address_unformatted", Text),
+    Column("seq", Integer, nullable=False, info=api(POSITION)),
+    Column("carton_number", Text, info=api("CartonNumber")),
+    Column("serial_number", Text, info=api("SerialNumber")),
+    Column("mac_address", Text, info=api("MACAddress")),
+    Column("mac_address_unformatted", Text, info=api("MACAddressUnformatted")),
     PrimaryKeyConstraint(*ORDER_KEY, "delivery_document_number", "delivery_line_number", "seq"),
     _child_of("delivery_lines", "delivery_document_number", "delivery_line_number"),
     Index("ix_delivery_line_serials_serial_number", "serial_number"),
     Index("ix_delivery_line_serials_mac", "mac_address_unformatted"),
+    info=_rows_of("delivery_lines", "LineItemDetails"),
 )
 
 sales_order_status_history = Table(

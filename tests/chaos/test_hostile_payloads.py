@@ -13,7 +13,7 @@ import orjson
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from syncer.api.models import parse_detail, parse_list_row
+from syncer.api.payload import decode, parse_list_row
 from syncer.errors import PayloadError
 from syncer.sim import FakeClock, SimConfig, Simulator
 from syncer.warehouse import schema
@@ -122,8 +122,8 @@ def expected_children(
     """What a valid payload must load as, or None when it must be refused."""
     listed = parse_list_row({"OrderNumber": number})
     try:
-        rows = build_rows(customer, listed, parse_detail(orjson.loads(body)), body,
-                          datetime.now(UTC))  # fmt: skip
+        orjson.loads(body)  # what is not JSON is refused before it is read (the transport)
+        rows = build_rows(customer, listed, decode(body), body, datetime.now(UTC))
     except (PayloadError, orjson.JSONDecodeError):
         return None
     return {t: set(r) for t, r in rows.children.items()}

@@ -78,7 +78,7 @@ async def test_a_body_past_the_size_limit_fails_its_order_at_once_saying_how_big
     [
         ("1e400", "number too large (1E+400)"),
         ("-1e400", "number too large (-1E+400)"),
-        ("1" + "0" * 400, "not a number: '1000000000"),  # the models' word for 400 digits
+        ("1" + "0" * 400, "not a number: '1000000000"),  # the rules' word for 400 digits
     ],
     ids=["1e400", "-1e400", "400 digits"],
 )

@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from syncer.api.models import MAX_TEXT
+from syncer.api.payload import MAX_TEXT
 from syncer.service.runner import summary
 from syncer.sim import FaultConfig
 from syncer.warehouse import schema
@@ -97,8 +97,8 @@ TRUNCATED = re.compile(r"…\[truncated ([\d,]+) characters\]$")
 async def test_text_over_the_limit_is_cut_with_a_marker_and_kept_whole_in_raw(
     harness_factory: Any, path: str
 ) -> None:
-    # Plain bodies are read into the fast path's structs first; float_ints sends every order
-    # the long way, through the models, from the start.
+    # Plain bodies are read straight into the structs (syncer.api.payload); float_ints sends
+    # every order to the fields' rules instead.
     quirky = {"quirk_rate": 1.0, "quirks": frozenset({"float_ints"})} if path == "quirky" else {}
     faults = FaultConfig(long_text_rate=0.3, long_text_chars=12_345, **quirky)
     h: SimHarness = await harness_factory(orders_per_account=40, faults=faults)

@@ -12,7 +12,7 @@ import asyncpg
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.api.models import parse_detail, parse_list_row
+from syncer.api.payload import decode, parse_list_row
 from syncer.sim import FakeClock, SimConfig, Simulator
 from syncer.warehouse import loader, merge, schema
 from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows
@@ -47,7 +47,7 @@ def incompressible(n: int) -> str:
 async def load(engine: AsyncEngine, customer: str, payload: dict[str, Any]) -> None:
     body = orjson.dumps(payload)
     listed = parse_list_row({"OrderNumber": payload["SalesOrderNumber"], **LISTED})
-    rows = build_rows(customer, listed, parse_detail(payload), body, AT)
+    rows = build_rows(customer, listed, decode(body), body, AT)
     async with loader.connection(engine) as con:
         await loader.load_batch(con, [rows], AT)
 
@@ -67,7 +67,8 @@ async def children(engine: AsyncEngine, order: str) -> dict[str, set[tuple[Any, 
 
 def expected(customer: str, payload: dict[str, Any]) -> dict[str, set[tuple[Any, ...]]]:
     listed = parse_list_row({"OrderNumber": payload["SalesOrderNumber"], **LISTED})
-    rows = build_rows(customer, listed, parse_detail(payload), orjson.dumps(payload), AT)
+    body = orjson.dumps(payload)
+    rows = build_rows(customer, listed, decode(body), body, AT)
     return {t: set(r) for t, r in rows.children.items()}
 
 
@@ -132,7 +133,8 @@ async def test_an_order_twice_in_a_batch_is_written_once_as_its_later_fetch(
 
     def rows(payload: dict[str, Any]) -> Any:
         listed = parse_list_row({"OrderNumber": payload["SalesOrderNumber"], **LISTED})
-        return build_rows(customer, listed, parse_detail(payload), orjson.dumps(payload), AT)
+        body = orjson.dumps(payload)
+        return build_rows(customer, listed, decode(body), body, AT)
 
     order = v1["SalesOrderNumber"]
     for batch, later in (([rows(v1), rows(v2)], v2), ([rows(v3), rows(v1)], v1)):  # new, held
@@ -257,7 +259,8 @@ async def test_a_big_order_is_merged_without_reading_staging_once_per_held_row(
     await load(clean_engine, customer, big)
     big["Memo"] = "changed"
     listed = parse_list_row({"OrderNumber": big["SalesOrderNumber"], **LISTED})
-    rows = build_rows(customer, listed, parse_detail(big), orjson.dumps(big), AT)
+    body = orjson.dumps(big)
+    rows = build_rows(customer, listed, decode(body), body, AT)
     staged: dict[str, int] = {}
     async with loader.connection(clean_engine) as con:
         try:

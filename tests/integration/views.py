@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 import orjson
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.api.models import parse_detail, parse_list_row
+from syncer.api.payload import decode, parse_list_row
 from syncer.sim import payloads
 from syncer.warehouse import loader
 from syncer.warehouse.rows import build_rows
@@ -75,6 +75,6 @@ async def load_payload(
     """Load one (edited) payload through the syncer's own parse → rows → load path: for shapes
     the real API may send and the simulator does not."""
     body = orjson.dumps(detail)
-    rows = build_rows(customer, parse_list_row(listed), parse_detail(detail), body, h.clock.now())
+    rows = build_rows(customer, parse_list_row(listed), decode(body), body, h.clock.now())
     async with loader.connection(h.engine) as con:
         await loader.load_batch(con, [rows], h.clock.now())

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from syncer.api.models import SalesOrderDetail
+from syncer.api.payload import Detail as SalesOrderDetail
 from syncer.errors import PermanentApiError
 from syncer.sim.state import status_of
 from tests.unit.apiharness import CUSTOMER, NEIGHBOUR, ApiHarness, open_harness

@@ -119,7 +119,7 @@ def test_no_arguments_show_the_commands() -> None:
 
 def test_shell_completion_completes_commands_and_subcommands() -> None:
     script = runner.invoke(app, ["--show-completion", "bash"], prog_name="syncer")
-    assert script.exit_code == 0
+    assert script.exit_code == 0, (script.output, script.exception)
     assert "_SYNCER_COMPLETE=complete_bash" in script.output
     assert "complete -o default -F _syncer_completion syncer" in script.output
 

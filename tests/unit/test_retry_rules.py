@@ -8,16 +8,16 @@ from datetime import UTC, datetime
 import orjson
 import pytest
 
-from syncer.api import jsonread
+from syncer.api import jsonread, payload
 from syncer.api.transport import check_json_body, full_jitter, parse_retry_after
 from syncer.errors import (
     AuthError,
+    PayloadError,
     PermanentApiError,
     RateLimited,
     TransientApiError,
     is_transient,
 )
-from syncer.warehouse import detail_rows
 
 NOW = datetime(2026, 11, 20, 15, 0, 0, tzinfo=UTC)
 
@@ -64,8 +64,8 @@ def test_backoff_is_uniform_between_zero_and_an_exponential_ceiling_with_a_cap()
 def test_a_broken_2xx_body_is_a_transient_error(content_type: str, body: bytes) -> None:
     with pytest.raises(TransientApiError):
         check_json_body("detail", 200, content_type, body)
-    with pytest.raises(TransientApiError):  # the sync's detail decoder too
-        check_json_body("detail", 200, content_type, body, detail_rows.decode)
+    with pytest.raises(TransientApiError):  # the check the detail gets, which builds nothing
+        check_json_body("detail", 200, content_type, body, jsonread.check)
 
 
 def test_a_whole_json_body_is_parsed() -> None:
@@ -92,8 +92,35 @@ def test_numbers_no_double_holds_are_json_and_read_as_their_text(
     assert check_json_body("detail", 200, "application/json", body) == value
 
 
-def test_the_detail_decoder_reads_a_number_no_double_holds_too() -> None:
-    assert detail_rows.decode(b'{"Total": 1e400, "Memo": "x"}') == {"Total": "1e400", "Memo": "x"}
+def test_the_detail_check_takes_a_number_no_double_holds_and_the_decoder_names_it() -> None:
+    body = b'{"Total": 1e400, "Memo": "x", "Id": ' + b"9" * 400 + b"}"
+    jsonread.check(body)  # JSON: not a broken body, not retried
+    with pytest.raises(PayloadError, match=r"^Total: number too large \(1E\+400\)$"):
+        payload.decode(body)
+    assert payload.decode(body.replace(b"1e400", b"1")).total == 1  # Id is not ours: skipped
+
+
+@pytest.mark.parametrize(
+    "body",
+    [b'{"a": "caf\xe9"}', b'{"a": "\\ud800"}', b'{"a": 1,}', b'{"a": 01}', b"[1, 2] 3", b""],
+)
+def test_the_check_refuses_what_orjson_refuses(body: bytes) -> None:
+    with pytest.raises(orjson.JSONDecodeError):
+        orjson.loads(body)
+    with pytest.raises(orjson.JSONDecodeError):
+        jsonread.check(body)
+
+
+def test_the_check_looks_at_large_bodies_a_slice_at_a_time() -> None:
+    text = b'{"a": "' + ("é" * jsonread.UTF8_SLICE).encode() + b'"}'  # two slices and more
+    jsonread.check(text)  # a character split between two slices is whole
+    broken = text[: jsonread.UTF8_SLICE + 3] + b"\xff" + text[jsonread.UTF8_SLICE + 4 :]
+    with pytest.raises(orjson.JSONDecodeError):
+        jsonread.check(broken)  # a bad byte past the first slice, in a string nobody reads
+    deep = b'{"a": ' + b"[" * 1010 + b"]" * 1010 + b"}"  # deeper than msgspec goes: orjson decides
+    jsonread.check(deep)
+    with pytest.raises(orjson.JSONDecodeError):
+        jsonread.check(deep[:-2] + b"}")
 
 
 @pytest.mark.parametrize("body", [b'{"a": NaN, "b": 1e400}', b'{"a": 1e400', b"1e400 2", b"01"])

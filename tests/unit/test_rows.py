@@ -1,4 +1,4 @@
-"""payload → model → rows, as plain functions: no network, no database."""
+"""payload → structs → rows, as plain functions: no network, no database."""
 
 from __future__ import annotations
 
@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from syncer.api.models import parse_detail, parse_list_row
+from syncer.api.payload import decode, parse_list_row
 from syncer.errors import PayloadError
 from syncer.sync.windows import needs_fetch
 from syncer.warehouse import schema
@@ -31,7 +31,7 @@ ORDER = {"SalesOrderNumber": "string", "Status": "Open"}  # what every usable de
 def rows_of(payload: dict[str, Any], listed: Any = LISTED) -> Any:
     payload = {**ORDER, **payload}
     raw = json.dumps(payload).encode()
-    return build_rows("1000012345", listed, parse_detail(payload), raw, FETCHED)
+    return build_rows("1000012345", listed, decode(raw), raw, FETCHED)
 
 
 def named(table: str, row: tuple[Any, ...]) -> dict[str, Any]:
@@ -155,7 +155,7 @@ def test_dates_in_every_documented_format_parse() -> None:
     assert row.date_entered == datetime(2021, 1, 19, 15, 22, 35, 803297, tzinfo=UTC)
     assert row.last_changed == datetime(2026, 1, 1, 4, 59, tzinfo=UTC)
     assert row.last_changed.utcoffset() == timedelta(0)  # instants are kept in UTC
-    d = parse_detail({"Deliveries": [{"DeliveryDocumentNumber": "8", "ShippedDate": "2026-02-03"}]})
+    d = decode(b'{"Deliveries": [{"DeliveryDocumentNumber": "8", "ShippedDate": "2026-02-03"}]}')
     assert d.deliveries[0].shipped_date == date(2026, 2, 3)
 
 
@@ -206,7 +206,8 @@ def test_a_detail_that_is_not_a_usable_order_is_refused(
     payload: dict[str, Any], reason: str
 ) -> None:
     with pytest.raises(PayloadError) as exc:
-        build_rows("1", LISTED_WITH_LINES, parse_detail(payload), b"{}", FETCHED)
+        raw = json.dumps(payload).encode()
+        build_rows("1", LISTED_WITH_LINES, decode(raw), raw, FETCHED)
     assert str(exc.value) == f"not a usable order: the detail {reason}"
 
 
@@ -231,7 +232,7 @@ def test_a_detail_with_its_number_status_and_listed_lines_is_usable(
 
 def test_a_detail_that_is_not_an_object_is_a_payload_error() -> None:
     with pytest.raises(PayloadError, match="not an object"):
-        parse_detail([1, 2])
+        decode(b"[1, 2]")
 
 
 def test_content_hash_changes_with_content_and_only_with_content() -> None:
