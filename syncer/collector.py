@@ -1,11 +1,9 @@
 """The cyclic garbage collector, tuned for processes that churn through short-lived objects.
 
-A sync allocates millions of short-lived objects (decoded JSON, models, rows), the simulator
-about as many (plans, views, payloads), nearly all freed by reference counting. At CPython's
-default threshold (700) the collector still ran about 2,400 times in a 20,000-order full sync,
-its full passes walking every long-lived object of the libraries: 1.6 of the syncer's 14 CPU
-seconds, and about 1.2 of the simulator's 11 (bench/full_sync.py). Cyclic garbage (tracebacks,
-futures) still triggers a collection once this many container objects have accumulated.
+A sync (and the simulator) allocates millions of short-lived objects, nearly all freed by
+reference counting; at CPython's default threshold (700) the collector still ran thousands of
+full passes a sync. Cyclic garbage is still collected once this many container objects have
+accumulated. docs/decisions/0008-garbage-collector-threshold.md
 """
 
 from __future__ import annotations

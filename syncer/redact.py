@@ -9,7 +9,7 @@ registered. The log handler masks every line with it (`structlog_processor`, ins
 `syncer.logs`), and every text the sync stores goes through it: `sync_runs.error`,
 `sync_failures.reason` and `.payload`. A detail body about to be stored as `sales_orders.raw` is
 only checked (`exposes`, a substring test on its bytes for what the request carried): one that
-holds it is not loaded.
+holds it is not loaded. docs/decisions/0011-one-redactor.md
 """
 
 from __future__ import annotations
@@ -23,8 +23,8 @@ MASK = "***"
 MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words; no real secret is this short
 KEPT_TOKENS = 64  # tokens live an hour; the last 64 cover days of refreshes
 # A body can only echo what its request carried: a subscription key (registered `sent`) and the
-# token in use; the one before it too, for requests in flight across a refresh. Each value
-# looked for costs a pass over the body (about 5 µs for a detail of 7 KB), so no more.
+# token in use, and the one before it for requests in flight across a refresh. Each value looked
+# for costs a pass over the body, so no more.
 CHECKED_TOKENS = 2
 MIN_EXPOSED_LENGTH = 12  # a shorter value could be any word of an order's text
 

@@ -10,6 +10,7 @@ server asks for a pause longer than the limiter grants.
 Why reservations: a caller that finds the bucket empty takes a token on credit and sleeps exactly
 until its turn, so N waiters cost N sleeps, not N wake-ups per token. A 429 voids every credit
 (the `epoch` moves on): sleepers wake, see the new epoch and queue again behind the pause.
+docs/decisions/0006-adaptive-rate-limit.md
 """
 
 from __future__ import annotations

@@ -51,12 +51,17 @@ T = TypeVar("T")
 
 @dataclass
 class ApiStats:
-    """API calls by operation and HTTP status ('error' when no response came back)."""
+    """API calls by operation and HTTP status ('error' when no response came back).
+    `observer`, if set, is told each request's operation, status and seconds (the service's
+    metrics set it: this layer does not know them)."""
 
     calls: Counter[tuple[str, str]] = field(default_factory=Counter)
+    observer: Callable[[str, str, float], None] | None = None
 
-    def record(self, operation: str, status: int | str) -> None:
+    def record(self, operation: str, status: int | str, seconds: float | None = None) -> None:
         self.calls[(operation, str(status))] += 1
+        if self.observer is not None and seconds is not None:
+            self.observer(operation, str(status), seconds)
         per_run = run_stats.get()
         if per_run is not None and per_run is not self:
             per_run.calls[(operation, str(status))] += 1
@@ -358,19 +363,20 @@ class Transport:
                 retry_after = _retry_after(resp.headers) if status >= 300 else None
                 body = await self._read(operation, resp)
         except PermanentApiError:  # a body past the size limit
-            self.stats.record(operation, status)
+            self.stats.record(operation, status, time.perf_counter() - started)
             raise
         except TimeoutError as exc:
-            self.stats.record(operation, "timeout")
+            self.stats.record(operation, "timeout", time.perf_counter() - started)
             raise TransientApiError(f"{operation}: timed out", operation=operation) from exc
         except aiohttp.ClientError as exc:
-            self.stats.record(operation, "error")
+            self.stats.record(operation, "error", time.perf_counter() - started)
             raise TransientApiError(
                 f"{operation}: {type(exc).__name__}", operation=operation
             ) from exc
-        self.stats.record(operation, status)
+        elapsed = time.perf_counter() - started
+        self.stats.record(operation, status, elapsed)
         if log.isEnabledFor(logging.DEBUG):  # the line is built for every call otherwise
-            elapsed_ms = (time.perf_counter() - started) * 1000
+            elapsed_ms = elapsed * 1000
             log.debug(
                 "%s %s %s%s → %s (%d bytes, %.0f ms)",
                 *(operation, method, path, _query(params), status, len(body), elapsed_ms),
@@ -428,6 +434,7 @@ class Transport:
 
         async def send(_: str | None) -> tuple[str, float]:
             self._bound_token_requests()
+            started = time.perf_counter()
             try:
                 async with self._session.post(
                     self._token_url, data=form, timeout=self._timeout
@@ -436,17 +443,17 @@ class Transport:
                     retry_after = _retry_after(resp.headers)
                     body = await self._read("token", resp)
             except PermanentApiError:  # a body past the size limit
-                self.stats.record("token", status)
+                self.stats.record("token", status, time.perf_counter() - started)
                 raise
             except TimeoutError as exc:
-                self.stats.record("token", "timeout")
+                self.stats.record("token", "timeout", time.perf_counter() - started)
                 raise TransientApiError("token: timed out", operation="token") from exc
             except aiohttp.ClientError as exc:
-                self.stats.record("token", "error")
+                self.stats.record("token", "error", time.perf_counter() - started)
                 raise TransientApiError(
                     f"token endpoint unreachable: {type(exc).__name__}", operation="token"
                 ) from exc
-            self.stats.record("token", status)
+            self.stats.record("token", status, time.perf_counter() - started)
             if status == 429 or status >= 500:
                 raise self._error_for("token", status, body, retry_after)
             if status >= 300:

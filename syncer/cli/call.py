@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Coroutine
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import date, datetime
 from decimal import Decimal
 from pathlib import Path
@@ -20,13 +20,14 @@ import typer
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from syncer.cli.exit_codes import ExitCode
-from syncer.config.settings import Account, Settings, load_settings
+from syncer.config.settings import Account, Settings, load_settings, simulator_overrides
 from syncer.errors import ConfigError, SyncerError
 
 if TYPE_CHECKING:  # the client stack (aiohttp) is imported when a command runs, not for --help
     from syncer.api.client import ScanSourceClient
 
 SIM_CREATE_DELAY_SECONDS = 2.0  # the in-process simulator places async orders quickly
+CONCURRENCY = 4  # HTTP connections of one ad-hoc call (a search's pages come one at a time)
 
 
 class UsageError(Exception):
@@ -77,9 +78,9 @@ def fail(message: str, code: int) -> typer.Exit:
     return typer.Exit(code)
 
 
-def _settings(target: Target) -> Settings:
+def _settings(target: Target, **overrides: Any) -> Settings:
     try:
-        return load_settings(target.config)
+        return load_settings(target.config, **overrides)
     except SyncerError as exc:
         raise fail(str(exc), ExitCode.CONFIG) from None
 
@@ -88,11 +89,14 @@ def _settings(target: Target) -> Settings:
 async def open_client(
     target: Target, customer: str | None
 ) -> AsyncIterator[tuple[ScanSourceClient, str]]:
-    """A client for `customer` (default: the first configured or demo account)."""
+    """A client for `customer` (default: the first configured or demo account), built from the
+    settings as every other command builds its clients (syncer.service.options); with --sim,
+    pointed at the simulator and its demo credentials, every other setting still applied."""
     from syncer.api.auth import Credentials
-    from syncer.api.client import MAX_PAGES, ScanSourceClient
-    from syncer.api.transport import Transport, make_session
-    from syncer.service.runtime import credentials_for
+    from syncer.api.ratelimit import RateLimiter
+    from syncer.cli.common import redactor
+    from syncer.service import options
+    from syncer.service.runtime import credentials_for, open_session
 
     async with contextlib.AsyncExitStack() as stack:
         if target.sim:
@@ -103,12 +107,11 @@ async def open_client(
             )
             running = await stack.enter_async_context(run_simulator(sim))
             sub = sim.config.subscriptions[0]
+            settings = _settings(target, **simulator_overrides(running, sub))
             customer = customer or sub.customer_numbers[0]
             creds = Credentials(
                 sub.client_id, SecretStr(sub.client_secret), SecretStr(sub.subscription_key)
             )
-            where = (running.base_url, running.token_url, running.scope)
-            timeout, verify, max_pages = 30.0, True, MAX_PAGES
         else:
             settings = _settings(target)
             if customer is None:
@@ -128,19 +131,12 @@ async def open_client(
                 raise ConfigError(
                     f"{exc}; or use `syncer api --sim ...` for the simulator"
                 ) from None
-            where = (settings.api_base_url, settings.api_token_url, settings.api_scope)
-            timeout, verify = settings.api_timeout_seconds, settings.api_verify_tls
-            max_pages = settings.api_max_pages
-        session = await stack.enter_async_context(make_session(concurrency=4, verify_tls=verify))
-        transport = Transport(
-            session,
-            base_url=where[0],
-            token_url=where[1],
-            scope=where[2],
-            credentials=creds,
-            timeout_seconds=timeout,
+        session_options = replace(options.session_options(settings), concurrency=CONCURRENCY)
+        session = await stack.enter_async_context(open_session(session_options))
+        client = options.client_options(settings).client(
+            session, creds, limiter=RateLimiter(options.limits(settings)), redactor=redactor()
         )
-        yield ScanSourceClient(transport, max_pages=max_pages), customer
+        yield client, customer
 
 
 def run(coro: Coroutine[Any, Any, None]) -> None:

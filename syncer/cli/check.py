@@ -16,7 +16,7 @@ A check that cannot run because an earlier one failed is "not run"; it is not a 
 from __future__ import annotations
 
 import asyncio
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Literal
 
 from rich.table import Table
@@ -24,16 +24,17 @@ from rich.text import Text
 
 from syncer.api.auth import Credentials
 from syncer.api.client import ScanSourceClient
-from syncer.api.transport import make_session
 from syncer.cli.exit_codes import ExitCode
 from syncer.config.settings import Settings
 from syncer.errors import ApiError, ConfigError, DatabaseError, RateLimited
 from syncer.redact import Redactor
+from syncer.service import options
 from syncer.service.runner import select_accounts
-from syncer.service.runtime import api_clients, credentials_for
+from syncer.service.runtime import api_clients, credentials_for, open_session
 from syncer.warehouse import database as db
 
 DATABASE_TIMEOUT_SECONDS = 10.0
+CONCURRENCY = 4  # the checks' HTTP connections: one account's calls at a time
 
 Result = Literal["ok", "failed", "not run"]
 STYLES = {"ok": "green", "failed": "red", "not run": "yellow"}
@@ -105,9 +106,10 @@ async def run_checks(settings: Settings, only: list[str], redactor: Redactor) ->
         by_account[number] = [Check(number, "config", "ok", detail)]
     if creds:
         # A check reports a 429 at once rather than waiting it out (api_max_throttled).
-        quick = settings.model_copy(update={"api_max_throttled": 0})
-        async with make_session(concurrency=4, verify_tls=settings.api_verify_tls) as session:
-            clients, _ = api_clients(quick, session, creds, redactor)
+        quick = replace(options.client_options(settings), max_throttled=0)
+        session_options = replace(options.session_options(settings), concurrency=CONCURRENCY)
+        async with open_session(session_options) as session:
+            clients, _ = api_clients(quick, options.limits(settings), session, creds, redactor)
             # One account after another: a 429 for one pauses its key, and the next account
             # of that key reads the pause instead of waiting for it.
             for number in creds:
@@ -124,7 +126,10 @@ def _not_run(number: str, why: str) -> list[Check]:
 async def _database(settings: Settings) -> Check:
     if not settings.database_url:
         return Check(None, "database", "not run", "no database configured")
-    engine = db.create_engine(settings.database_url, pool_size=1)
+    pool = options.command_engine_options()
+    engine = db.create_engine(
+        settings.database_url, pool_size=pool.pool_size, max_overflow=pool.max_overflow
+    )
     try:
         async with asyncio.timeout(DATABASE_TIMEOUT_SECONDS):
             await db.check_ready(engine)

@@ -14,7 +14,7 @@ from syncer.config.settings import Account, simulator_settings
 from syncer.redact import Redactor
 from syncer.service.runtime import open_runtime
 from syncer.sim import SimConfig, Simulator, run_simulator
-from syncer.sync.account import RunResult
+from syncer.sync.result import RunResult
 from syncer.warehouse import database as db
 from syncer.warehouse import loader, schema
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from enum import IntEnum
 
+from syncer.states import Outcome
+
 
 class ExitCode(IntEnum):
     OK = 0
@@ -19,9 +21,9 @@ class ExitCode(IntEnum):
 def for_runs(outcomes: Iterable[str]) -> ExitCode:
     """A failed run outweighs a skipped account: the skip resolves itself, the failure may not."""
     seen = set(outcomes)
-    if seen - {"succeeded", "skipped"}:
+    if seen - {Outcome.SUCCEEDED, Outcome.SKIPPED}:
         return ExitCode.FAILED
-    return ExitCode.SKIPPED if "skipped" in seen else ExitCode.OK
+    return ExitCode.SKIPPED if Outcome.SKIPPED in seen else ExitCode.OK
 
 
 def for_status(failing: Sequence[str], stale: Sequence[str]) -> ExitCode:

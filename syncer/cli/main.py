@@ -27,9 +27,10 @@ from syncer.cli.common import (
 )
 from syncer.cli.db import db_app
 from syncer.cli.exit_codes import ExitCode
-from syncer.config.settings import Settings, mask
+from syncer.config.settings import Settings, by_group, mask, reference_markdown
 from syncer.errors import ConfigError
 from syncer.redact import Redactor
+from syncer.states import Outcome, RunKind
 
 app = typer.Typer(
     help="Keep a PostgreSQL warehouse in step with the ScanSource Sales Order API.",
@@ -107,7 +108,7 @@ def demo(
     )
     for part in render_demo(report):
         out.print(part)
-    if any(r.outcome != "succeeded" for r in report.results):
+    if any(r.outcome != Outcome.SUCCEEDED for r in report.results):
         raise typer.Exit(ExitCode.FAILED)
 
 
@@ -136,9 +137,9 @@ def _report(results: list[dict[str, Any]]) -> None:
     for r in results:
         typer.echo(json.dumps(r, separators=(",", ":")))
     for r in results:
-        if r["outcome"] == "skipped":
+        if r["outcome"] == Outcome.SKIPPED:
             err.print(f"warning: account {r['account']}: skipped, another instance is syncing it")
-        elif r["outcome"] != "succeeded":
+        elif r["outcome"] != Outcome.SUCCEEDED:
             message = str(r.get("error") or r["outcome"])
             if not message.startswith("account "):
                 message = f"account {r['account']}: {message}"
@@ -210,7 +211,7 @@ async def _backfill(
 
     from syncer.service.runner import select_accounts, sync_accounts
     from syncer.service.runtime import open_runtime
-    from syncer.sync.account import RunResult
+    from syncer.sync.result import RunResult
     from syncer.warehouse import database as db
 
     async with open_runtime(settings, redactor=redactor) as rt:
@@ -233,7 +234,7 @@ async def _backfill(
                 )
 
             return await sync_accounts(
-                rt, numbers, window=window, kind="backfill", force=force, progress=show,
+                rt, numbers, window=window, kind=RunKind.BACKFILL, force=force, progress=show,
                 chunk_days=chunk_days,
             )  # fmt: skip
 
@@ -260,15 +261,17 @@ def health(
     import urllib.request
 
     if url is None:
-        settings = settings_for(config)
-        if settings.health_port == 0:
+        from syncer.service.options import health_options
+
+        endpoint = health_options(settings_for(config))
+        if endpoint.port == 0:
             usage = "health_port is 0 (a free port picked at start): give --url"
             raise fail(usage, ExitCode.CONFIG)
-        host = settings.health_host
+        host = endpoint.host
         if host in ("0.0.0.0", "::", ""):  # noqa: S104 (a wildcard bind is probed on loopback)
             host = "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
-        url = f"http://{host}:{settings.health_port}/healthz"
+        url = f"http://{host}:{endpoint.port}/healthz"
     if not url.startswith(("http://", "https://")):
         raise fail(f"not an HTTP URL: {url}", ExitCode.CONFIG)
     try:
@@ -388,9 +391,25 @@ def check(
 
 
 @config_app.command("show", epilog=exit_codes.PRINTED)
-def config_show(config: ConfigOption = None) -> None:
+def config_show(
+    config: ConfigOption = None,
+    grouped: Annotated[
+        bool,
+        typer.Option(
+            "--grouped", help="One object per group (database, api, sync, schedule, ...)."
+        ),
+    ] = False,
+) -> None:
     """Print the effective configuration, secrets masked."""
-    out.print_json(json.dumps(mask(settings_for(config))))
+    shown: Any = mask(settings_for(config))
+    out.print_json(json.dumps(by_group(shown) if grouped else shown))
+
+
+@config_app.command("reference", epilog=exit_codes.PRINTED)
+def config_reference() -> None:
+    """Print every setting as Markdown, by group: its environment variable, its config key,
+    its default and what it does. Reads no configuration."""
+    typer.echo(reference_markdown(), nl=False)
 
 
 def main() -> None:

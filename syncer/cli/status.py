@@ -14,7 +14,9 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.config.settings import Settings
 from syncer.service import health
-from syncer.warehouse import loader, schema
+from syncer.states import Outcome
+from syncer.warehouse import ledger, loader, schema
+from syncer.warehouse.ledger import LastRun
 
 S = schema.SCHEMA
 
@@ -24,38 +26,10 @@ COUNTED: tuple[str, ...] = (
     schema.sales_order_status_history.name,
 )
 
-_LAST_RUNS = f"""
-SELECT DISTINCT ON (account) account, id, kind, started_at, finished_at, outcome,
-       listed, fetched, loaded, failed, error
-FROM {S}.sync_runs
-ORDER BY account, started_at DESC, id DESC
-"""
-_LAST_SUCCESS = f"""
-SELECT account, max(finished_at) FROM {S}.sync_runs WHERE outcome = 'succeeded' GROUP BY account
-"""
-_WATERMARKS = f"SELECT account, stream, watermark FROM {S}.sync_state"
-_FAILURES = f"""
-SELECT account, count(*), min(first_failed_at) FROM {S}.sync_failures
-WHERE resolution IS NULL GROUP BY account
-"""
 _ROWS = " UNION ALL ".join(
     f"SELECT '{name}', customer_number, count(*) FROM {S}.{name} GROUP BY customer_number"
     for name in COUNTED
 )
-
-
-@dataclass(frozen=True)
-class LastRun:
-    id: int
-    kind: str
-    started_at: datetime
-    finished_at: datetime | None
-    outcome: str
-    listed: int
-    fetched: int
-    loaded: int
-    failed: int
-    error: str | None
 
 
 @dataclass(frozen=True)
@@ -103,12 +77,10 @@ async def collect(engine: AsyncEngine, configured: Sequence[str] = ()) -> Status
     ):
         # One snapshot: counts, runs and failures agree with each other.
         as_of = await con.fetchval("SELECT now()")
-        runs = {r["account"]: r for r in await con.fetch(_LAST_RUNS)}
-        success = dict(await con.fetch(_LAST_SUCCESS))
-        marks: dict[str, dict[str, datetime]] = {}
-        for account, stream, mark in await con.fetch(_WATERMARKS):
-            marks.setdefault(account, {})[stream] = mark
-        failures = {r[0]: (r[1], r[2]) for r in await con.fetch(_FAILURES)}
+        runs = await ledger.last_runs(con)
+        success = await ledger.last_successes(con)
+        marks = await ledger.watermarks(con)
+        failures = await ledger.open_failures(con)
         rows: dict[str, dict[str, int]] = {}
         for table, account, n in await con.fetch(_ROWS):
             rows.setdefault(account, {})[table] = n
@@ -116,16 +88,13 @@ async def collect(engine: AsyncEngine, configured: Sequence[str] = ()) -> Status
     accounts = list(dict.fromkeys([*configured, *sorted(known)]))
     out = []
     for account in accounts:
-        run = runs.get(account)
         last_success = success.get(account)
         n_failures, oldest = failures.get(account, (0, None))
         out.append(
             AccountStatus(
                 account=account,
                 configured=account in configured,
-                last_run=LastRun(**{k: v for k, v in run.items() if k != "account"})
-                if run
-                else None,
+                last_run=runs.get(account),
                 last_success_at=last_success,
                 lag_seconds=(as_of - last_success).total_seconds() if last_success else None,
                 watermarks=marks.get(account, {}),
@@ -140,6 +109,7 @@ async def collect(engine: AsyncEngine, configured: Sequence[str] = ()) -> Status
 async def collect_for(settings: Settings) -> StatusReport:
     """Open the configured database, check it is migrated, collect, and judge each configured
     account as the service's /readyz does."""
+    from syncer.service import options
     from syncer.service.runtime import warehouse_engine
 
     configured = [a.customer_number for a in settings.accounts]
@@ -148,11 +118,11 @@ async def collect_for(settings: Settings) -> StatusReport:
         accounts = await health.account_health(engine, configured)
     failing: list[str] = []
     stale: list[str] = []
-    allowed = health.stale_after(settings)
+    allowed = options.health_options(settings).stale_after
     for account, h in accounts.items():
         problems = health.readiness_problems({account: h}, now=report.as_of, stale_after=allowed)
         # The rule's only complaint about a run that succeeded is its age.
-        (stale if h.last_outcome == "succeeded" else failing).extend(problems)
+        (stale if h.last_outcome == Outcome.SUCCEEDED else failing).extend(problems)
     return replace(report, failing=failing, stale=stale)
 
 

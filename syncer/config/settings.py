@@ -15,7 +15,7 @@ import tomllib
 from collections.abc import Iterable, Mapping
 from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal, Protocol
+from typing import Annotated, Any, Literal, NamedTuple, Protocol
 
 from pydantic import (
     BaseModel,
@@ -69,7 +69,7 @@ ENV_PREFIX = "SYNCER_"
 
 
 # A ScanSource customer number: an account number of at most 10 characters, digits in every
-# known case (API reference §1). Anything else is a typo that would only fail at the API.
+# known case (docs/api.md §1). Anything else is a typo that would only fail at the API.
 _CUSTOMER_NUMBER = re.compile(r"[0-9]{1,10}")
 
 
@@ -92,68 +92,206 @@ class Account(BaseModel):
         return value
 
 
+# The groups, in the order the reference lists them. Each setting declares its group; the
+# environment variable (SYNCER_<NAME>) and the TOML key (<name>) stay the flat name.
+Group = Literal["database", "api", "sync", "schedule", "health", "logging"]
+GROUPS: tuple[Group, ...] = ("database", "api", "sync", "schedule", "health", "logging")
+GROUP_TITLES: dict[Group, str] = {
+    "database": "Database",
+    "api": "ScanSource API",
+    "sync": "Sync",
+    "schedule": "Schedule (the service)",
+    "health": "Health endpoint (the service)",
+    "logging": "Logging",
+}
+
+
+def _in(group: Group, description: str, **field: Any) -> Any:
+    """A setting's Field, with its group and a one-line description for the reference."""
+    return Field(description=description, json_schema_extra={"group": group}, **field)
+
+
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix=ENV_PREFIX, extra="forbid")
 
-    database_url: str = ""
-    embedded_db_dir: Path = Path(".syncer/pgdata")
-    db_pool_size: int = Field(default=5, ge=1, le=100)
+    # -- database ---------------------------------------------------------------------------
+    database_url: str = _in(
+        "database",
+        "PostgreSQL URL (postgresql://user:password@host:5432/db); empty: `syncer demo` "
+        "starts an embedded Postgres.",
+        default="",
+    )
+    embedded_db_dir: Path = _in(
+        "database", "Where `syncer demo`'s embedded Postgres keeps its data.",
+        default=Path(".syncer/pgdata"),
+    )  # fmt: skip
+    db_pool_size: int = _in(
+        "database", "Connections kept open in the pool (more are opened when runs need them).",
+        default=5, ge=1, le=100,
+    )  # fmt: skip
 
-    api_base_url: str = PRODUCTION_BASE_URL
-    api_token_url: str = PRODUCTION_TOKEN_URL
-    api_scope: str = PRODUCTION_SCOPE
-    api_client_id: str = ""
-    api_client_secret: SecretStr = SecretStr("")
-    api_subscription_key: SecretStr = SecretStr("")
-    api_timeout_seconds: float = Field(default=30.0, gt=0)
-    api_concurrency: int = Field(default=16, ge=1, le=500)
-    api_verify_tls: bool = True
+    # -- api --------------------------------------------------------------------------------
+    api_base_url: str = _in("api", "The Sales Order API's base URL.", default=PRODUCTION_BASE_URL)
+    api_token_url: str = _in("api", "The OAuth2 token endpoint.", default=PRODUCTION_TOKEN_URL)
+    api_scope: str = _in("api", "The OAuth2 scope asked for.", default=PRODUCTION_SCOPE)
+    api_client_id: str = _in("api", "OAuth2 client id from the partner portal.", default="")
+    api_client_secret: SecretStr = _in(
+        "api", "OAuth2 client secret (environment or file only).", default=SecretStr("")
+    )
+    api_subscription_key: SecretStr = _in(
+        "api", "The API subscription key (environment or file only).", default=SecretStr("")
+    )
+    api_timeout_seconds: float = _in(
+        "api", "Seconds before a single API call is abandoned (and retried).", default=30.0, gt=0
+    )
+    api_concurrency: int = _in(
+        "api", "Detail fetchers working at once per account.", default=16, ge=1, le=500
+    )
+    api_verify_tls: bool = _in("api", "Verify the API's TLS certificate.", default=True)
     # One adaptive limiter per subscription key (syncer.api.ratelimit); see config/default.toml.
-    api_rate_limit_per_second: float = Field(default=20.0, gt=0, le=10_000)
-    api_rate_burst: int = Field(default=5, ge=1, le=10_000)
-    api_max_in_flight: int = Field(default=16, ge=1, le=1000)
-    api_rate_decrease: float = Field(default=0.5, gt=0, lt=1)
-    api_rate_recovery_seconds: float = Field(default=15.0, gt=0)
-    api_retry_after_default_seconds: float = Field(default=1.0, ge=0, le=3600)
-    api_retry_after_max_seconds: float = Field(default=120.0, gt=0, le=86_400)
-    api_call_deadline_seconds: float = Field(default=300.0, gt=0, le=86_400)
-    api_max_response_bytes: int = Field(default=32 * 2**20, ge=64 * 2**10, le=2**31)
-    api_max_attempts: int = Field(default=5, ge=1, le=50)
-    api_max_throttled: int = Field(default=30, ge=0, le=10_000)
-    api_backoff_base_seconds: float = Field(default=0.25, ge=0)
-    api_backoff_cap_seconds: float = Field(default=20.0, ge=0)
-    api_token_leeway_seconds: float = Field(default=120.0, ge=0)
-    api_max_pages: int = Field(default=10_000, ge=1, le=10_000_000)
-    api_token_refreshes_per_call: int = Field(default=5, ge=1, le=100)
-    api_token_refreshes_per_run: int = Field(default=100, ge=1, le=100_000)
+    api_rate_limit_per_second: float = _in(
+        "api", "Requests per second one subscription key may make (its quota).",
+        default=20.0, gt=0, le=10_000,
+    )  # fmt: skip
+    api_rate_burst: int = _in(
+        "api", "Requests that may go at once after a quiet spell (the token bucket's size).",
+        default=5, ge=1, le=10_000,
+    )  # fmt: skip
+    api_max_in_flight: int = _in(
+        "api", "Requests of one key waiting for an answer at any moment.",
+        default=16, ge=1, le=1000,
+    )  # fmt: skip
+    api_rate_decrease: float = _in(
+        "api", "Factor the rate is multiplied by after a 429.", default=0.5, gt=0, lt=1
+    )
+    api_rate_recovery_seconds: float = _in(
+        "api", "Seconds the rate takes to climb back from zero to the ceiling.",
+        default=15.0, gt=0,
+    )  # fmt: skip
+    api_retry_after_default_seconds: float = _in(
+        "api", "The pause after a 429 that carries no Retry-After.", default=1.0, ge=0, le=3600
+    )
+    api_retry_after_max_seconds: float = _in(
+        "api", "The longest pause a 429's Retry-After can impose on the key.",
+        default=120.0, gt=0, le=86_400,
+    )  # fmt: skip
+    api_call_deadline_seconds: float = _in(
+        "api", "The most time one call may spend in all (attempts, backoffs, pauses).",
+        default=300.0, gt=0, le=86_400,
+    )  # fmt: skip
+    api_max_response_bytes: int = _in(
+        "api", "The largest response body accepted; a larger one fails its order.",
+        default=32 * 2**20, ge=64 * 2**10, le=2**31,
+    )  # fmt: skip
+    api_max_attempts: int = _in(
+        "api", "Attempts per call for timeouts, resets, 5xx and broken bodies.",
+        default=5, ge=1, le=50,
+    )  # fmt: skip
+    api_max_throttled: int = _in(
+        "api", "429s a single call may receive before it gives up.", default=30, ge=0, le=10_000
+    )
+    api_backoff_base_seconds: float = _in(
+        "api", "Base of the exponential backoff between attempts.", default=0.25, ge=0
+    )
+    api_backoff_cap_seconds: float = _in(
+        "api", "Cap of the exponential backoff between attempts.", default=20.0, ge=0
+    )
+    api_token_leeway_seconds: float = _in(
+        "api", "Tokens are fetched again this many seconds before they expire.",
+        default=120.0, ge=0,
+    )  # fmt: skip
+    api_max_pages: int = _in(
+        "api", "Pages one search may read before it is taken for a list that never ends.",
+        default=10_000, ge=1, le=10_000_000,
+    )  # fmt: skip
+    api_token_refreshes_per_call: int = _in(
+        "api", "Fresh tokens one call may wait for.", default=5, ge=1, le=100
+    )
+    api_token_refreshes_per_run: int = _in(
+        "api", "Token requests one run may make.", default=100, ge=1, le=100_000
+    )
 
+    # -- sync -------------------------------------------------------------------------------
     # NoDecode: SYNCER_ACCOUNTS may be a plain comma list; the validator below reads it.
-    accounts: Annotated[list[Account], NoDecode] = Field(default_factory=list)
+    accounts: Annotated[list[Account], NoDecode] = _in(
+        "sync", "Customer numbers to sync (a comma list, or tables with their own credentials).",
+        default_factory=list,
+    )  # fmt: skip
+    sync_batch_size: int = _in(
+        "sync", "Orders written per database transaction, at most.", default=200, ge=1, le=10_000
+    )
+    sync_writers: int = _in(
+        "sync", "Batches written at the same time, each on its own connection.",
+        default=2, ge=1, le=16,
+    )  # fmt: skip
+    sync_page_size: int = _in(
+        "sync", "Rows per list page (the API's maximum is 1000).", default=1000, ge=1, le=1000
+    )
+    sync_lookback_days: int = _in(
+        "sync", "Each poll lists orders changed since the watermark's day minus this many days.",
+        default=1, ge=0, le=3650,
+    )  # fmt: skip
+    sync_timezone: str = _in(
+        "sync", "ScanSource's local time zone (the list's date filters).",
+        default="America/New_York",
+    )  # fmt: skip
+    sync_safety_margin_seconds: int = _in(
+        "sync", "A held order is fetched again unless fetched this long after its LastChanged.",
+        default=120, ge=0,
+    )  # fmt: skip
+    sync_lock_wait: bool = _in(
+        "sync", "Wait for another instance syncing the account (false: skip it).", default=False
+    )
+    sync_defer_foreign_keys: bool = _in(
+        "sync", "A first load checks foreign keys once at its end, not row by row.", default=True
+    )
+    sync_gone_after_attempts: int = _in(
+        "sync", "Runs in a row that find a failed order gone before it is closed as gone.",
+        default=3, ge=1, le=1000,
+    )  # fmt: skip
 
-    sync_batch_size: int = Field(default=200, ge=1, le=10_000)
-    sync_writers: int = Field(default=2, ge=1, le=16)
-    sync_page_size: int = Field(default=1000, ge=1, le=1000)
-    sync_lookback_days: int = Field(default=1, ge=0, le=3650)
-    sync_timezone: str = "America/New_York"
-    sync_safety_margin_seconds: int = Field(default=120, ge=0)
-    sync_lock_wait: bool = False
-    sync_defer_foreign_keys: bool = True
-    sync_gone_after_attempts: int = Field(default=3, ge=1, le=1000)
+    # -- schedule ---------------------------------------------------------------------------
+    schedule_interval_seconds: int = _in(
+        "schedule", "Each account is synced every this many seconds.", default=900, ge=1
+    )
+    schedule_cron: str = _in(
+        "schedule", "A crontab(5) expression used instead of the interval when not empty.",
+        default="",
+    )  # fmt: skip
+    schedule_timezone: str = _in(
+        "schedule", "Time zone of the cron expression's hours and days.", default="UTC"
+    )
+    schedule_jitter_seconds: int = _in(
+        "schedule", "Each run starts up to this many seconds late, at random.", default=30, ge=0
+    )
+    schedule_run_at_start: bool = _in(
+        "schedule", "Run every account once right after start.", default=True
+    )
+    shutdown_grace_seconds: float = _in(
+        "schedule", "On SIGTERM/SIGINT, runs in flight get this long before they are cancelled.",
+        default=30.0, gt=0, le=3600,
+    )  # fmt: skip
 
-    schedule_interval_seconds: int = Field(default=900, ge=1)
-    schedule_cron: str = ""
-    schedule_timezone: str = "UTC"
-    schedule_jitter_seconds: int = Field(default=30, ge=0)
-    schedule_run_at_start: bool = True
+    # -- health -----------------------------------------------------------------------------
+    health_host: str = _in(
+        "health", "Address of /healthz, /readyz and /metrics.", default="127.0.0.1"
+    )
+    health_port: int = _in(
+        "health", "Port of the endpoint (0: a free one, logged at start).",
+        default=8000, ge=0, le=65535,
+    )  # fmt: skip
+    health_stale_after_runs: float = _in(
+        "health", "/readyz reports an account stale after this many schedule periods.",
+        default=3.0, ge=1.0,
+    )  # fmt: skip
 
-    health_host: str = "127.0.0.1"
-    health_port: int = Field(default=8000, ge=0, le=65535)
-    health_stale_after_runs: float = Field(default=3.0, ge=1.0)
-
-    shutdown_grace_seconds: float = Field(default=30.0, gt=0, le=3600)
-
-    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
-    log_format: Literal["auto", "json", "console"] = "auto"
+    # -- logging ----------------------------------------------------------------------------
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = _in(
+        "logging", "DEBUG, INFO, WARNING or ERROR.", default="INFO"
+    )
+    log_format: Literal["auto", "json", "console"] = _in(
+        "logging", "auto (console on a terminal, else JSON), json or console.", default="auto"
+    )
 
     @field_validator("accounts", mode="before")
     @classmethod
@@ -330,18 +468,21 @@ def simulator_settings(
 ) -> Settings:
     """Settings for a running simulator (a `RunningSim`, or the benchmarks' `SimInfo`) and one
     of its subscriptions; the rate limiter out of the way unless `overrides` sets it."""
-    return Settings(
-        **{
-            "api_base_url": api.base_url,
-            "api_token_url": api.token_url,
-            "api_scope": api.scope,
-            "api_client_id": credentials.client_id,
-            "api_client_secret": SecretStr(credentials.client_secret),
-            "api_subscription_key": SecretStr(credentials.subscription_key),
-            "api_rate_limit_per_second": SIMULATOR_RATE,
-            **overrides,
-        }
-    )
+    return Settings(**{**simulator_overrides(api, credentials), **overrides})
+
+
+def simulator_overrides(api: _ApiEndpoint, credentials: _ApiCredentials) -> dict[str, Any]:
+    """The settings that point at a simulator and one of its subscriptions, with its rate
+    limiter out of the way; every other setting keeps its configured value."""
+    return {
+        "api_base_url": api.base_url,
+        "api_token_url": api.token_url,
+        "api_scope": api.scope,
+        "api_client_id": credentials.client_id,
+        "api_client_secret": SecretStr(credentials.client_secret),
+        "api_subscription_key": SecretStr(credentials.subscription_key),
+        "api_rate_limit_per_second": SIMULATOR_RATE,
+    }
 
 
 def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
@@ -449,3 +590,85 @@ def secret_values(settings: Settings) -> list[str]:
         if password:
             values.append(str(password))
     return sorted({v for v in values if v}, key=len, reverse=True)
+
+
+def group_of(name: str) -> Group:
+    """The group a setting declares (a KeyError for a name that is no setting)."""
+    extra = Settings.model_fields[name].json_schema_extra
+    assert isinstance(extra, dict), name
+    return extra["group"]  # type: ignore[return-value]
+
+
+def by_group(data: Mapping[str, Any]) -> dict[Group, dict[str, Any]]:
+    """Flat settings data (`mask`'s) split into its groups, in GROUPS order."""
+    grouped: dict[Group, dict[str, Any]] = {g: {} for g in GROUPS}
+    for name, value in data.items():
+        grouped[group_of(name)][name] = value
+    return grouped
+
+
+class Reference(NamedTuple):
+    """One setting as the configuration reference lists it."""
+
+    group: Group
+    env: str  # SYNCER_<NAME>
+    toml_key: str | None  # None: a secret, which belongs in the environment (or its _FILE)
+    default: str  # as written in TOML
+    description: str
+
+
+def reference() -> list[Reference]:
+    """Every setting, by group (in GROUPS order), then as declared in Settings."""
+    rows = [
+        Reference(
+            group=group_of(name),
+            env=ENV_PREFIX + name.upper(),
+            toml_key=None if name in SECRET_FIELDS else name,
+            default=_toml_value(field.get_default(call_default_factory=True)),
+            description=field.description or "",
+        )
+        for name, field in Settings.model_fields.items()
+    ]
+    return sorted(rows, key=lambda r: GROUPS.index(r.group))  # stable: declared order kept
+
+
+def reference_markdown() -> str:
+    """The configuration reference as Markdown: a table per group."""
+    parts = [
+        "# Configuration reference",
+        "",
+        "Each setting is read from config/default.toml, then the file given with --config or "
+        "SYNCER_CONFIG_FILE, then its environment variable (which wins).",
+    ]
+    rows = reference()
+    for group in GROUPS:
+        parts += [
+            "",
+            f"## {GROUP_TITLES[group]}",
+            "",
+            "| Environment variable | Config key | Default | Description |",
+            "| --- | --- | --- | --- |",
+        ]
+        for r in (r for r in rows if r.group == group):
+            env = f"`{r.env}`"
+            if r.env.removeprefix(ENV_PREFIX).lower() in FILE_FIELDS:
+                env += f" or `{r.env}_FILE`"
+            key = f"`{r.toml_key}`" if r.toml_key else "(environment only)"
+            described = r.description.replace("|", "\\|")
+            parts.append(f"| {env} | {key} | `{r.default}` | {described} |")
+    return "\n".join(parts) + "\n"
+
+
+def _toml_value(value: Any) -> str:
+    """A default as TOML writes it (the secrets' default is the empty string)."""
+    if isinstance(value, SecretStr):
+        value = value.get_secret_value()
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float):
+        return repr(value)
+    if isinstance(value, str | Path):
+        return json.dumps(str(value))
+    if isinstance(value, list) and not value:
+        return "[]"
+    raise TypeError(f"no TOML form for the default {value!r}")

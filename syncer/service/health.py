@@ -11,40 +11,22 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.config.schedule import expected_period, make_trigger
 from syncer.errors import ConfigError
 from syncer.service.metrics import Metrics
-from syncer.warehouse import schema
+from syncer.states import Outcome
+from syncer.warehouse import ledger, loader
 from syncer.warehouse.database import describe_db_error
-
-if TYPE_CHECKING:
-    from syncer.config.settings import Settings
 
 # A readiness probe must answer quickly, whatever the database does.
 PROBE_TIMEOUT_SECONDS = 5.0
-
-_LAST_RUNS = f"""
-SELECT a.account, last.outcome, last.finished_at, last.error, ok.finished_at
-FROM unnest(CAST($1 AS text[])) AS a(account)
-LEFT JOIN LATERAL (
-    SELECT r.outcome, r.finished_at, r.error FROM {schema.SCHEMA}.sync_runs r
-    WHERE r.account = a.account AND r.finished_at IS NOT NULL
-    ORDER BY r.started_at DESC LIMIT 1
-) last ON true
-LEFT JOIN LATERAL (
-    SELECT r.finished_at FROM {schema.SCHEMA}.sync_runs r
-    WHERE r.account = a.account AND r.outcome = 'succeeded'
-    ORDER BY r.started_at DESC LIMIT 1
-) ok ON true
-"""
 
 
 @dataclass(frozen=True)
@@ -54,6 +36,7 @@ class AccountHealth:
     last_finished_at: datetime | None = None
     last_error: str | None = None
     last_success_at: datetime | None = None
+    open_failures: int | None = None  # in `sync_failures` (None: not read)
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -73,18 +56,36 @@ def latest(recorded: AccountHealth, remembered: AccountHealth | None) -> Account
     if recorded.last_finished_at is None or remembered.last_finished_at > recorded.last_finished_at:
         last = remembered
     successes = [h.last_success_at for h in (recorded, remembered) if h.last_success_at]
-    return replace(last, last_success_at=max(successes, default=None))
+    return replace(
+        last, last_success_at=max(successes, default=None), open_failures=recorded.open_failures
+    )
 
 
 async def account_health(engine: AsyncEngine, accounts: Sequence[str]) -> dict[str, AccountHealth]:
     """Each account's last finished run and last success, from `sync_runs`."""
-    async with engine.connect() as conn:
-        result = await conn.exec_driver_sql(_LAST_RUNS, (list(accounts),))
-        rows: list[tuple[Any, ...]] = [tuple(r) for r in result]
+    async with loader.connection(engine) as con:
+        runs = await ledger.last_finished(con, accounts)
     return {
-        account: AccountHealth(account, outcome, finished, first_line(error), succeeded)
-        for account, outcome, finished, error, succeeded in rows
+        r.account: AccountHealth(
+            r.account,
+            r.outcome,
+            r.finished_at,
+            first_line(r.error),
+            r.success_at,
+            r.open_failures,
+        )
+        for r in runs
     }
+
+
+def learn(metrics: Metrics, health: Iterable[AccountHealth]) -> None:
+    """Tell the metrics what the database knows: the last run, the last success, the open
+    failures of each account."""
+    for h in health:
+        metrics.last_success(h.account, h.last_success_at)
+        metrics.last_run(h.account, h.last_finished_at)
+        if h.open_failures is not None:
+            metrics.open_failures.labels(h.account).set(h.open_failures)
 
 
 def readiness_problems(
@@ -95,7 +96,7 @@ def readiness_problems(
     for account, h in health.items():
         if h.last_finished_at is None:
             problems.append(f"account {account}: no run has finished yet")
-        elif h.last_outcome != "succeeded":
+        elif h.last_outcome != Outcome.SUCCEEDED:
             reason = f": {h.last_error}" if h.last_error else ""
             problems.append(f"account {account}: last run {h.last_outcome}{reason}")
         elif now - h.last_finished_at > stale_after:
@@ -105,18 +106,6 @@ def readiness_problems(
                 f"(allowed {int(stale_after.total_seconds())} s)"
             )
     return problems
-
-
-def stale_after(settings: Settings) -> timedelta:
-    """How long ago an account's last run may have finished before it is stale: the schedule's
-    period (the interval, or the cron's longest gap) times health_stale_after_runs."""
-    trigger = make_trigger(
-        interval_seconds=settings.schedule_interval_seconds,
-        cron=settings.schedule_cron,
-        timezone=settings.schedule_timezone,
-        jitter_seconds=settings.schedule_jitter_seconds,
-    )
-    return expected_period(trigger) * settings.health_stale_after_runs
 
 
 @dataclass(frozen=True)
@@ -163,8 +152,7 @@ class ReadinessProbe:
         except Exception as exc:  # a probe answers whatever went wrong; the reason is in the body
             return self._unreachable(describe_db_error(exc))
         health = {a: latest(h, self.remembered.get(a)) for a, h in recorded.items()}
-        for h in health.values():
-            self.metrics.last_success(h.account, h.last_success_at)
+        learn(self.metrics, health.values())
         problems = readiness_problems(health, now=self.clock(), stale_after=self.stale_after)
         return Readiness(not problems, problems, {a: h.as_dict() for a, h in health.items()})
 

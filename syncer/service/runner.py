@@ -9,7 +9,9 @@ from typing import Any
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError
 from syncer.service.runtime import Runtime
-from syncer.sync.account import Progress, RunResult, Window
+from syncer.states import Outcome, RunKind
+from syncer.sync.result import Progress, RunResult
+from syncer.sync.windows import Window
 
 
 def summary(result: RunResult) -> dict[str, Any]:
@@ -25,7 +27,7 @@ def summary(result: RunResult) -> dict[str, Any]:
         "throttled": result.api.throttled,
         "seconds": round(result.seconds, 3),
         "error": result.error,
-        **({"holder_pid": result.holder_pid} if result.outcome == "skipped" else {}),
+        **({"holder_pid": result.holder_pid} if result.outcome == Outcome.SKIPPED else {}),
     }
 
 
@@ -34,7 +36,7 @@ async def sync_accounts(
     numbers: list[str],
     *,
     window: Window | None = None,
-    kind: str = "sync",
+    kind: RunKind = RunKind.SYNC,
     force: bool = False,
     progress: Progress | None = None,
     chunk_days: int = 7,
@@ -53,7 +55,7 @@ async def sync_accounts(
             result = await sync.run(window=window, kind=kind, force=force, chunk_days=chunk_days)
             return summary(result)
         except SyncerError as exc:
-            return {"account": number, "kind": kind, "outcome": "failed", "error": str(exc)}
+            return {"account": number, "kind": kind, "outcome": Outcome.FAILED, "error": str(exc)}
 
     return list(await asyncio.gather(*(one(n) for n in numbers)))
 

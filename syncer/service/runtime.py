@@ -17,12 +17,14 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.api.auth import Credentials
 from syncer.api.client import ScanSourceClient
 from syncer.api.ratelimit import Limits, RateLimiter
-from syncer.api.transport import Transport, make_session
+from syncer.api.transport import make_session
 from syncer.collector import fewer_collections
 from syncer.config.settings import Account, Settings, secret_values
 from syncer.errors import ConfigError
 from syncer.redact import Redactor
-from syncer.sync.account import AccountSync, Progress, SyncOptions
+from syncer.service import options
+from syncer.sync.account import AccountSync
+from syncer.sync.result import Progress, SyncOptions
 from syncer.warehouse.database import check_ready, create_engine, embedded_postgres
 
 
@@ -36,19 +38,7 @@ class Runtime:
     limiters: list[RateLimiter] = field(default_factory=list)  # one per subscription key
 
     def options(self) -> SyncOptions:
-        s = self.settings
-        return SyncOptions(
-            batch_size=s.sync_batch_size,
-            page_size=s.sync_page_size,
-            lookback_days=s.sync_lookback_days,
-            timezone=s.sync_timezone,
-            safety_margin_seconds=s.sync_safety_margin_seconds,
-            concurrency=s.api_concurrency,
-            writers=s.sync_writers,
-            wait_for_lock=s.sync_lock_wait,
-            defer_foreign_keys=s.sync_defer_foreign_keys,
-            gone_after_attempts=s.sync_gone_after_attempts,
-        )
+        return options.sync_options(self.settings)
 
     def account_sync(self, customer_number: str, progress: Progress | None = None) -> AccountSync:
         return AccountSync(
@@ -100,38 +90,15 @@ async def database_url(settings: Settings, *, embedded: bool = False) -> AsyncIt
 async def warehouse_engine(settings: Settings, *, ready: bool = True) -> AsyncIterator[AsyncEngine]:
     """A one-connection engine on the configured database, for a command's few statements;
     with `ready`, checked to be reachable and at the migrations' head first."""
+    pool = options.command_engine_options()
     async with database_url(settings) as url:
-        engine = create_engine(url, pool_size=1)
+        engine = create_engine(url, pool_size=pool.pool_size, max_overflow=pool.max_overflow)
         try:
             if ready:
                 await check_ready(engine)
             yield engine
         finally:
             await engine.dispose()
-
-
-def limits_from(settings: Settings) -> Limits:
-    return Limits(
-        rate=settings.api_rate_limit_per_second,
-        burst=settings.api_rate_burst,
-        max_in_flight=settings.api_max_in_flight,
-        decrease=settings.api_rate_decrease,
-        recovery_seconds=settings.api_rate_recovery_seconds,
-        default_retry_after=settings.api_retry_after_default_seconds,
-        max_retry_after=settings.api_retry_after_max_seconds,
-    )
-
-
-def pool_overflow(settings: Settings) -> int:
-    """Connections the pool may open beyond db_pool_size: enough for every account's run at
-    once. Accounts sync at the same time, and a run holds up to sync_writers + 3 (its lock's for
-    the whole run, a second one for the account's row lock while a reader holds its advisory
-    lock, its writers', one to look up a list page), plus one for the service's readiness
-    check. A pool smaller than that would not just slow writers down: once the runs'
-    lock connections alone filled it, every run would wait for a connection until the pool's
-    timeout, and fail."""
-    needed = len(settings.accounts) * (settings.sync_writers + 3) + 1
-    return max(settings.db_pool_size, needed - settings.db_pool_size)
 
 
 @contextlib.asynccontextmanager
@@ -159,28 +126,31 @@ async def open_runtime(
     async with contextlib.AsyncExitStack() as stack:
         stack.enter_context(fewer_collections())
         url = await stack.enter_async_context(database_url(settings, embedded=embedded_db))
-        engine = create_engine(url, pool_size=settings.db_pool_size,
-                               max_overflow=pool_overflow(settings))  # fmt: skip
+        pool = options.engine_options(settings)
+        engine = create_engine(url, pool_size=pool.pool_size, max_overflow=pool.max_overflow)
         stack.push_async_callback(engine.dispose)
-        # Enough pooled connections for every key's requests in flight: a call waiting for a
-        # connection would spend its timeout in our own queue.
-        session = make_session(
-            concurrency=max(settings.api_concurrency, settings.api_max_in_flight * len(keys)),
-            verify_tls=settings.api_verify_tls,
-        )
+        session = open_session(options.session_options(settings, keys=len(keys)))
         stack.push_async_callback(session.close)
         runtime = Runtime(settings, engine, session, redactor)
-        runtime.clients, runtime.limiters = api_clients(settings, session, creds, redactor)
+        runtime.clients, runtime.limiters = api_clients(
+            options.client_options(settings), options.limits(settings), session, creds, redactor
+        )
         yield runtime
 
 
+def open_session(opts: options.SessionOptions) -> aiohttp.ClientSession:
+    return make_session(concurrency=opts.concurrency, verify_tls=opts.verify_tls)
+
+
 def api_clients(
-    settings: Settings,
+    client_options: options.ClientOptions,
+    limits: Limits,
     session: aiohttp.ClientSession,
     creds: Mapping[str, Credentials],
     redactor: Redactor,
 ) -> tuple[dict[str, ScanSourceClient], list[RateLimiter]]:
-    """A client for each account (by customer number), and the limiters, one per key."""
+    """A client for each account (by customer number), and the limiters, one per key
+    (`client_options` and `limits`: see syncer.service.options)."""
     clients: dict[str, ScanSourceClient] = {}
     limiters: dict[str, RateLimiter] = {}
     shared: dict[Credentials, ScanSourceClient] = {}
@@ -189,28 +159,11 @@ def api_clients(
         # client id, takes its turn at the same limiter.
         key = cred.subscription_key.get_secret_value()
         if key not in limiters:
-            limiters[key] = RateLimiter(limits_from(settings))
+            limiters[key] = RateLimiter(limits)
         # Accounts sharing credentials share one client: one token, one set of stats.
         if cred not in shared:
-            transport = Transport(
-                session,
-                base_url=settings.api_base_url,
-                token_url=settings.api_token_url,
-                scope=settings.api_scope,
-                credentials=cred,
-                timeout_seconds=settings.api_timeout_seconds,
-                max_attempts=settings.api_max_attempts,
-                max_throttled=settings.api_max_throttled,
-                backoff_base=settings.api_backoff_base_seconds,
-                backoff_cap=settings.api_backoff_cap_seconds,
-                token_leeway_seconds=settings.api_token_leeway_seconds,
-                token_refreshes_per_call=settings.api_token_refreshes_per_call,
-                token_refreshes_per_run=settings.api_token_refreshes_per_run,
-                call_deadline_seconds=settings.api_call_deadline_seconds,
-                max_response_bytes=settings.api_max_response_bytes,
-                limiter=limiters[key],
-                redactor=redactor,
+            shared[cred] = client_options.client(
+                session, cred, limiter=limiters[key], redactor=redactor
             )
-            shared[cred] = ScanSourceClient(transport, max_pages=settings.api_max_pages)
         clients[number] = shared[cred]
     return clients, list(limiters.values())

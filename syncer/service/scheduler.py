@@ -19,21 +19,21 @@ import os
 import signal
 import threading
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
-from syncer.config.schedule import make_trigger
 from syncer.config.settings import Settings
 from syncer.errors import SyncerError
 from syncer.redact import Redactor
-from syncer.service import health
+from syncer.service import health, options
 from syncer.service.metrics import Metrics
 from syncer.service.runner import summary as result_summary
 from syncer.service.runtime import Runtime, open_runtime
+from syncer.states import Outcome
 from syncer.warehouse import database as db
 
 log = structlog.stdlib.get_logger(__name__)
@@ -53,14 +53,10 @@ class Service:
         s = runtime.settings
         self.runtime = runtime
         self.settings = s
+        self.schedule = options.schedule_options(s)
         self.clock = clock
         self.accounts = tuple(a.customer_number for a in s.accounts)
-        self.trigger = make_trigger(
-            interval_seconds=s.schedule_interval_seconds,
-            cron=s.schedule_cron,
-            timezone=s.schedule_timezone,
-            jitter_seconds=s.schedule_jitter_seconds,
-        )
+        self.trigger = self.schedule.trigger()
         self.metrics = Metrics(
             self.accounts,
             transports={a: runtime.clients[a].transport for a in self.accounts},
@@ -72,7 +68,7 @@ class Service:
         self.probe = health.ReadinessProbe(
             runtime.engine,
             self.accounts,
-            stale_after=health.stale_after(s),
+            stale_after=options.health_options(s).stale_after,
             metrics=self.metrics,
             clock=clock,
             stopping=lambda: self.stopping,
@@ -96,18 +92,20 @@ class Service:
         except asyncio.CancelledError:
             task.uncancel()  # this task is the job's own: it ends here
             seconds = time.perf_counter() - started
-            self.metrics.observe_error(account, "cancelled", seconds)
-            self._remember(account, "cancelled", "cancelled before the end of the run (shutdown)")
-            log.warning("sync run cancelled", account=account, outcome="cancelled",
+            self.metrics.observe_error(account, Outcome.CANCELLED, seconds)
+            self._remember(
+                account, Outcome.CANCELLED, "cancelled before the end of the run (shutdown)"
+            )
+            log.warning("sync run cancelled", account=account, outcome=Outcome.CANCELLED,
                         seconds=round(seconds, 3))  # fmt: skip
         except Exception as exc:  # logged with its traceback; the next run tries again
             seconds = time.perf_counter() - started
-            self.metrics.observe_error(account, "failed", seconds)
-            self._remember(account, "failed", str(exc))
+            self.metrics.observe_error(account, Outcome.FAILED, seconds)
+            self._remember(account, Outcome.FAILED, str(exc))
             log.error(
                 "sync run failed",
                 account=account,
-                outcome="failed",
+                outcome=Outcome.FAILED,
                 error=str(exc),
                 seconds=round(seconds, 3),
                 # Our own errors say what went wrong; anything else needs its traceback.
@@ -115,32 +113,46 @@ class Service:
             )
         else:
             self.metrics.observe(result)
-            if result.outcome != "skipped":  # another instance ran it: sync_runs says how
+            if result.outcome != Outcome.SKIPPED:  # another instance ran it: sync_runs says how
                 self._remember(account, result.outcome, result.error)
             summary = result_summary(result)
             summary.pop("account")
-            emit = log.info if result.outcome != "failed" else log.error
+            emit = log.info if result.outcome != Outcome.FAILED else log.error
             emit("sync run", account=account, **summary)
         finally:
             self.metrics.in_progress.labels(account).set(0)
+        try:
+            if not self.stopping:  # still among the runs a stop waits for
+                await self.learn_history([account])
+        except asyncio.CancelledError:
+            task.uncancel()  # the run is over and counted: nothing more to say
+        finally:
             self._running.pop(account, None)
 
     def _remember(self, account: str, outcome: str, error: str | None) -> None:
         now = self.clock()
         before = self.last_runs.get(account)
-        success = now if outcome == "succeeded" else before.last_success_at if before else None
+        success = (
+            now if outcome == Outcome.SUCCEEDED else before.last_success_at if before else None
+        )
         error = health.first_line(self.runtime.redactor.optional(error))
         self.last_runs[account] = health.AccountHealth(account, outcome, now, error, success)
 
-    async def learn_history(self) -> None:
-        """Seed the lag gauges with the successes recorded by earlier processes."""
-        for h in (await health.account_health(self.runtime.engine, self.accounts)).values():
-            self.metrics.last_success(h.account, h.last_success_at)
+    async def learn_history(self, accounts: Sequence[str] | None = None) -> None:
+        """Tell the metrics what the database knows of the accounts (all by default): the
+        runs of earlier processes and other instances, the open failures. At start, and after
+        each run; a database that does not answer leaves them as they were."""
+        try:
+            async with asyncio.timeout(health.PROBE_TIMEOUT_SECONDS):
+                known = await health.account_health(self.runtime.engine, accounts or self.accounts)
+        except Exception as exc:  # the run's own outcome already says what went wrong
+            log.debug("metrics not refreshed from the database", error=str(exc))
+            return
+        health.learn(self.metrics, known.values())
 
     def start(self) -> None:
-        s = self.settings
-        scheduler = AsyncIOScheduler(timezone=s.schedule_timezone)
-        first = self.clock() if s.schedule_run_at_start else None
+        scheduler = AsyncIOScheduler(timezone=self.schedule.timezone)
+        first = self.clock() if self.schedule.run_at_start else None
         for account in self.accounts:
             scheduler.add_job(
                 self.sync_account,
@@ -188,12 +200,7 @@ class Service:
             self._scheduler = None
 
     def describe_schedule(self) -> str:
-        s = self.settings
-        if s.schedule_cron:
-            when = f"cron '{s.schedule_cron}' ({s.schedule_timezone})"
-        else:
-            when = f"every {s.schedule_interval_seconds} s"
-        return f"{when}, jitter up to {s.schedule_jitter_seconds} s"
+        return self.schedule.describe()
 
 
 async def _wait_for(
@@ -263,23 +270,23 @@ async def serving(
         service = Service(runtime, clock=clock)
         await service.learn_history()
         app = health.build_app(service.probe.check, service.metrics)
-        async with health.serve(app, settings.health_host, settings.health_port) as port:
-            service.health_url = f"http://{settings.health_host}:{port}"
+        endpoint = options.health_options(settings)
+        async with health.serve(app, endpoint.host, endpoint.port) as port:
+            service.health_url = f"http://{endpoint.host}:{port}"
             try:
                 yield service
             finally:
                 # Runs get the grace period less a reserve; half of it for cancelled runs to
                 # roll back, half for closing the endpoint, the pool and the HTTP session.
-                reserve = min(MAX_CLOSING_RESERVE_SECONDS, settings.shutdown_grace_seconds / 4)
-                await service.stop(
-                    settings.shutdown_grace_seconds - reserve, hurry, unwind_seconds=reserve / 2
-                )
+                grace = service.schedule.grace_seconds
+                reserve = min(MAX_CLOSING_RESERVE_SECONDS, grace / 4)
+                await service.stop(grace - reserve, hurry, unwind_seconds=reserve / 2)
 
 
 async def run_service(settings: Settings, redactor: Redactor | None = None) -> None:
     """Run until SIGTERM or SIGINT, then shut down within `shutdown_grace_seconds`.
     `redactor`: the one the log handlers mask with; it learns every token the service mints."""
-    signals = Signals(settings.shutdown_grace_seconds)
+    signals = Signals(options.schedule_options(settings).grace_seconds)
     signals.install()
     try:
         async with serving(settings, hurry=signals.hurry, redactor=redactor) as service:

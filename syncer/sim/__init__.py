@@ -1,4 +1,7 @@
-"""A faithful, deterministic stand-in for ScanSource's Sales Order API (see DESIGN.md)."""
+"""A faithful, deterministic stand-in for ScanSource's Sales Order API (docs/api.md §11).
+
+Why it ships in the package: docs/decisions/0007-simulator-in-the-package.md
+"""
 
 from syncer.sim.clock import Clock, FakeClock, RealClock
 from syncer.sim.config import SimConfig, Subscription

@@ -51,7 +51,7 @@ def _aad_error(status: int, error: str, description: str) -> web.Response:
     return _json({"error": error, "error_description": description}, status)
 
 
-# First path segment (lower-cased) → (method, operation). Aliases from reference §11.
+# First path segment (lower-cased) → (method, operation). Aliases from docs/api.md §11.
 _ROUTES: dict[str, tuple[str, str]] = {
     "list": ("GET", "list"),
     "summary": ("GET", "summary"),

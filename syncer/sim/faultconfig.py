@@ -60,7 +60,7 @@ class FaultConfig:
     # Tokens are refused (401) from the start, as tokens that expire at once would be; otherwise
     # they live the simulator's token_ttl_seconds, whatever expires_in says.
     token_dies_at_once: bool = False
-    # Payload quirks of API reference §10, per order (the same order always gets the same ones).
+    # Payload quirks of docs/api.md §10, per order (the same order always gets the same ones).
     quirk_rate: float = 0.0  # share of orders showing each quirk in `quirks`
     quirks: frozenset[str] = field(default_factory=lambda: frozenset(QUIRKS))
     # Data, not representation: this share of orders has a long unicode memo, in truth() too,

@@ -1,4 +1,4 @@
-"""Create-order-async's request: a POAsync body (reference §3.8) checked and turned into an
+"""Create-order-async's request: a POAsync body (docs/api.md §3.8) checked and turned into an
 `OrderSpec`, the part of a placed order that the customer chose.
 
 The real API validates asynchronously and a bad PO simply never becomes an order; the

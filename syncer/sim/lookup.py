@@ -1,4 +1,4 @@
-"""Serial numbers and tracking (reference §3.4, §3.5), read from the same order views as the
+"""Serial numbers and tracking (docs/api.md §3.4, §3.5), read from the same order views as the
 detail, so the three answers always agree; and the index behind serial and MAC searches.
 """
 

@@ -1,4 +1,4 @@
-"""The nine Sales Order operations (reference §3), each from (customer, query, body) to
+"""The nine Sales Order operations (docs/api.md §3), each from (customer, query, body) to
 (status, JSON bytes). The app has already checked the caller and the customer number.
 
 Refusals are raised (`BadRequest` 400, `Forbidden` 403, `NotFound` 404) and rendered by the app.

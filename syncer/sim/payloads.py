@@ -1,4 +1,4 @@
-"""Order views rendered in the API's exact JSON shapes (reference §3.1 list row, §3.2 summary
+"""Order views rendered in the API's exact JSON shapes (docs/api.md §3.1 list row, §3.2 summary
 row, §3.3 detail).
 
 Amounts are kept in cents and emitted as floats (`12.5`), quantities as ints, as the real API

@@ -56,9 +56,9 @@ def _pick(rng: random.Random, values: Sequence[T], cum_weights: Sequence[float])
 
 
 # Plans and views are cached and shared, so never changed once built (`dataclasses.replace`
-# makes a changed copy), but not `frozen`: a frozen dataclass sets each field through
-# object.__setattr__, and that was 15% of building a plan and 23% of a view (93 -> 79 and 33 ->
-# 25.5 µs an order, three alternating runs), for every order a list page or detail shows.
+# makes a changed copy), but not `frozen`: frozen dataclasses set each field through
+# object.__setattr__, too slow for every order served.
+# docs/decisions/0007-simulator-in-the-package.md
 @dataclass(slots=True)
 class LinePlan:
     line_number: int

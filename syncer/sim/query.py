@@ -24,7 +24,7 @@ _TEXT_FILTERS = (
     "status",
     "doctype",
 )
-# Summary has no endUserPO or shippingCity (reference §3.2); ASP.NET ignores unknown parameters.
+# Summary has no endUserPO or shippingCity (docs/api.md §3.2); ASP.NET ignores unknown parameters.
 _SUMMARY_TEXT_FILTERS = ("salesordernumber", "ponumber", "referencenumber", "status", "doctype")
 _MAC = re.compile(r"[0-9A-F]{12}")
 

@@ -1,4 +1,4 @@
-"""The payload quirks of API reference §10, as pure transforms of a list row or a detail.
+"""The payload quirks of docs/api.md §10, as pure transforms of a list row or a detail.
 
 Each quirk changes how the data is written, never what it says: an array is nulled or left out
 only when it is empty, a date becomes "" only where it is null, an invoice list becomes a string

@@ -1,4 +1,4 @@
-"""Ship quote and vendor-required data (reference §3.6, §3.7): answers computed from the request.
+"""Ship quote and vendor-required data (docs/api.md §3.6, §3.7): answers computed from the request.
 
 Freight follows the weight of what is quoted, the service's speed and the destination (a zone
 drawn from the postal code); prices are in the destination's currency. Same request, same quote.

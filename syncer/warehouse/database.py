@@ -9,6 +9,7 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import asyncpg
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -16,6 +17,7 @@ from sqlalchemy import Connection, event
 from sqlalchemy.engine import URL, make_url
 from sqlalchemy.exc import ArgumentError, DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
+from sqlalchemy.pool import PoolResetState
 
 from alembic import command
 from syncer.errors import ConfigError, DatabaseError
@@ -49,6 +51,7 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int | None = No
         connect_args={"server_settings": {"application_name": "scansource-syncer"}},
     )
     event.listen(engine.sync_engine, "connect", _on_connect)
+    event.listen(engine.sync_engine, "reset", _on_reset)
     return engine
 
 
@@ -56,6 +59,34 @@ def _on_connect(dbapi_connection: Any, _record: Any) -> None:
     # A full sync COPYs ~60 numbers an order, mostly repeated: syncer.warehouse.numeric encodes
     # a value it has seen at a third of asyncpg's cost (bench/copy_encoding.py).
     dbapi_connection.run_async(numeric.register)
+
+
+def _on_reset(dbapi_connection: Any, _record: Any, state: PoolResetState) -> None:
+    """Return every connection to the pool as a new one: no transaction, no advisory lock.
+
+    The pool's own reset rolls back only the transactions SQLAlchemy began, but the loader, the
+    locks and the status work on the asyncpg connection underneath. A task cancelled while its
+    `transaction()` sent BEGIN leaves asyncpg believing that transaction is still the current
+    one: the next user's `transaction()` became a SAVEPOINT inside it, and the connection idled
+    in a transaction that held the rows it wrote (`sync_locks`) until the process ended.
+    asyncpg's own reset (what its pools do) rolls back, forgets the transaction and lets go of
+    every advisory lock. A connection that cannot be reset (the server went away) is closed:
+    the pool's pre-ping replaces it before its next use, as it does any broken connection.
+    """
+    if not state.asyncio_safe or state.terminate_only:
+        return  # collected by the garbage collector, or detached: closed, not reused
+    dbapi_connection.rollback()  # SQLAlchemy's own transaction, if any, as the pool would
+    dbapi_connection.run_async(_reset)
+
+
+async def _reset(con: asyncpg.Connection) -> None:
+    if con.is_closed():
+        return
+    try:
+        await con.reset()
+    except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
+        log.debug("connection not reset (%s): closed", describe_db_error(exc))
+        con.terminate()
 
 
 def embedded_postgres(data_dir: Path) -> contextlib.AbstractContextManager[str]:

@@ -1,25 +1,16 @@
 """A first load into an empty warehouse checks its foreign keys once, at the end, not row by row.
 
-Postgres checks each row written to a child table with a trigger: a look-up of its parent and a
-lock on it, about 14 µs a row. In a first full sync that was half of the database's work: 20,000
-orders, a million rows, 33-34 CPU seconds with the checks, 18-19 without them, and checking the
-whole warehouse afterwards (one join a table, as `ADD FOREIGN KEY` does) took 0.8-0.9 s.
-Postgres's own advice for populating a database is the same ("Remove Foreign Key Constraints").
-
-So a run that finds the warehouse empty drops the foreign keys, and adds them back, each checked
+A run that finds the warehouse empty drops the foreign keys and adds them back, each checked
 against every row, before it records the run as over, whether it succeeded or failed (a run
-cancelled at shutdown leaves that to the next run). Nothing else changes: the loader writes an
-order's parent and children in one transaction, so the rows are as consistent without the
-checks, and the merge deletes children itself (it never relied on the cascade). The drop is all
-or nothing, in one transaction.
+cancelled at shutdown leaves that to the next run). The loader writes an order's parent and
+children in one transaction and the merge deletes children itself, so the rows are as
+consistent without the checks. The drop is all or nothing, in one transaction.
 
-One run at a time defers them: it holds an advisory lock (`LOCK_KEY`) while they are dropped.
-Every run that takes that lock first adds back any key missing (a run that died, or could not
-reach the database at its end, left it so), before it writes anything. A key whose rows break it
-is added `NOT VALID` (enforced on new rows) and logged with the statement that validates it once
-the rows are fixed; it is not checked again on its own. The role must own the tables; if it does
-not, if a reader holds a table for more than `LOCK_TIMEOUT`, or with `sync_defer_foreign_keys`
-off, the run checks row by row as before.
+One run at a time defers them, holding an advisory lock (`LOCK_KEY`); every run that takes it
+first adds back any key missing before it writes anything. A key whose rows break it is added
+`NOT VALID` and logged with the statement that validates it. If the role does not own the
+tables, a reader holds one past `LOCK_TIMEOUT`, or `sync_defer_foreign_keys` is off, the run
+checks row by row. Why and what it saves: docs/decisions/0001-defer-foreign-keys-on-first-load.md.
 """
 
 from __future__ import annotations

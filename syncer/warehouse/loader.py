@@ -16,8 +16,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.redact import Redactor
-from syncer.warehouse import merge, schema
+from syncer.warehouse import ledger, merge, schema
 from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, OrderRows
 
 S = schema.SCHEMA
@@ -40,10 +39,7 @@ _KEYS = "unnest($1::text[], $2::text[]) AS k(customer_number, sales_order_number
 
 # Which of the batch's orders the warehouse holds; their failures are cleared at the same time.
 _HELD_ORDERS = f"""
-WITH cleared AS (
-    DELETE FROM {S}.sync_failures f USING {_KEYS}
-    WHERE f.account = k.customer_number AND f.sales_order_number = k.sales_order_number
-)
+WITH {ledger.cleared(_KEYS)}
 SELECT o.customer_number, o.sales_order_number FROM {S}.sales_orders o JOIN {_KEYS} USING ({KEY})
 """
 
@@ -125,28 +121,6 @@ FROM unnest($1::text[], $2::text[], $3::timestamptz[], $4::timestamptz[], $5::ti
 WHERE o.customer_number = u.customer_number AND o.sales_order_number = u.sales_order_number
 """
 
-# A failure that finds the order gone ($6 = 1) counts one more run in a row that did, and leaves
-# a closed failure closed; any other failure starts the count again, and reopens it.
-_RECORD_FAILURE = f"""
-INSERT INTO {S}.sync_failures AS f
-    (account, sales_order_number, stage, reason, payload, gone_attempts)
-VALUES ($1, $2, $3, $4, $5, $6)
-ON CONFLICT (account, sales_order_number) DO UPDATE SET
-    stage = excluded.stage, reason = excluded.reason, payload = excluded.payload,
-    attempts = f.attempts + 1, last_failed_at = now(),
-    gone_attempts = CASE WHEN excluded.gone_attempts > 0 THEN f.gone_attempts + 1 ELSE 0 END,
-    resolution = CASE WHEN excluded.gone_attempts > 0 THEN f.resolution END,
-    resolved_at = CASE WHEN excluded.gone_attempts > 0 THEN f.resolved_at END
-"""
-
-GONE_AFTER_ATTEMPTS = 3  # the sync_gone_after_attempts setting's default
-_CLOSE_GONE = f"""
-UPDATE {S}.sync_failures SET resolution = 'gone', resolved_at = now()
-WHERE account = $1 AND sales_order_number = ANY($2::text[]) AND resolution IS NULL
-  AND gone_attempts >= $3
-RETURNING sales_order_number
-"""
-
 
 @dataclass(frozen=True, slots=True)
 class Stored:
@@ -163,15 +137,6 @@ class Touch:
     last_changed: datetime | None
     date_entered: datetime | None
     fetched_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class Failure:
-    sales_order_number: str
-    stage: str  # list | fetch | parse | load
-    reason: str
-    payload: str | None = None
-    gone: bool = False  # the API no longer has the order: its detail is 404, or no search finds it
 
 
 @contextlib.asynccontextmanager
@@ -262,56 +227,4 @@ async def touch(con: Connection, account: str, touches: Sequence[Touch]) -> None
         [t.date_entered for t in touches],
         [t.fetched_at for t in touches],
     )
-    await clear_failures(con, account, [t.sales_order_number for t in touches])
-
-
-async def clear_failures(con: Connection, account: str, order_numbers: Sequence[str]) -> None:
-    await con.execute(
-        f"DELETE FROM {S}.sync_failures "
-        "WHERE account = $1 AND sales_order_number = ANY($2::text[])",
-        account,
-        list(order_numbers),
-    )
-
-
-async def record_failures(
-    con: Connection,
-    account: str,
-    failures: Sequence[Failure],
-    redactor: Redactor,
-    *,
-    gone_after: int = GONE_AFTER_ATTEMPTS,
-) -> list[str]:
-    """Record each failure, its reason and payload masked (they may quote the API's answer);
-    return the orders whose failure this closed as gone, found gone by `gone_after` runs in a
-    row (runs retry open failures only)."""
-    if not failures:
-        return []
-    await con.executemany(
-        _RECORD_FAILURE,
-        [
-            (account, f.sales_order_number, f.stage, _clean(f.reason, redactor),
-             _clean(f.payload, redactor), int(f.gone))
-            for f in failures
-        ],
-    )  # fmt: skip
-    gone = [f.sales_order_number for f in failures if f.gone]
-    if not gone:
-        return []
-    return [r[0] for r in await con.fetch(_CLOSE_GONE, account, gone, gone_after)]
-
-
-def _clean(text: str | None, redactor: Redactor, limit: int = 1_000_000) -> str | None:
-    """Masked before it is cut (a cut secret is no longer recognised); Postgres text holds no
-    NUL, and a failure row should not be a megabyte of noise."""
-    return None if text is None else redactor(text.replace("\x00", ""))[:limit]
-
-
-async def failed_orders(con: Connection, account: str) -> list[str]:
-    """The account's open failures: the orders a run tries again."""
-    rows = await con.fetch(
-        f"SELECT sales_order_number FROM {S}.sync_failures "
-        "WHERE account = $1 AND resolution IS NULL ORDER BY sales_order_number",
-        account,
-    )
-    return [r[0] for r in rows]
+    await ledger.clear_failures(con, account, [t.sales_order_number for t in touches])

@@ -2,10 +2,9 @@
 payload: the new rows are staged (COPY into per-connection temp tables), then one statement,
 per child table, deletes the rows that are gone and writes the rows that are new or differ.
 
-Why not delete every child and COPY them again: a change to an order (a shipment, a hold)
-touches a few of its rows, and rewriting all of them costs, per row, a foreign-key check on
-insert, a cascade trigger on delete and an entry in every index — the bulk of the database's
-work (bench/load_path.py measures both). Statements are built from `syncer.warehouse.schema` only.
+A change to an order touches a few of its rows; rewriting all of them would cost a foreign-key
+check, a cascade and index entries per row (docs/decisions/0002-staging-merge-for-known-orders.md).
+Statements are built from `syncer.warehouse.schema` only.
 """
 
 from __future__ import annotations
@@ -25,14 +24,9 @@ def staging(table: Table) -> str:
 
 # The headers' staging copies the column compression too: a value already compressed in staging
 # is stored as it is, so raw would otherwise keep pglz in the warehouse (migration 0004).
-# The children's staging tables have their table's primary key, so that the merge finds a held
-# row's staged twin by an index probe whatever the planner guesses. It guesses few held rows
-# per order (right for most orders), and without the index looked for each in a scan of
-# staging: quadratic in the size of a big order, paid at every change to it. An order of 10,000
-# lines merged onto its 10,000 held lines took 5.4 s, 0.3 s with the index; one merge in the
-# hostile-payload chaos test took 54 s. (Planning every batch afresh instead, plan_cache_mode =
-# force_custom_plan, did not help: the guess is the same, and the foreign-key checks were then
-# planned for every row.)
+# The children's staging tables have their table's primary key, so the merge finds a held row's
+# staged twin by an index probe whatever the planner guesses (it guesses few rows per order; a
+# scan would be quadratic in a big order). docs/decisions/0002-staging-merge-for-known-orders.md
 CREATE_STAGING = ";\n".join(
     [
         f"CREATE TEMP TABLE IF NOT EXISTS {STAGE} "

@@ -1,14 +1,10 @@
 """Postgres `numeric` for asyncpg, in binary, with the encodings of recent values remembered.
 
-asyncpg encodes each Decimal through `Decimal.as_tuple()`: about 0.8 µs a value, against 0.05
-for text. A full sync writes about 60 numbers an order (quantities, prices, weights, totals) and
-most of them are the same few values: 0, 1, 2, the prices of the items an account buys. Here a
-value's encoding is found by its text (which tells 1.0 from 1.00: equal Decimals, but different
-numerics), at about a third of the cost (0.28 µs); values not seen lately are encoded from that
-text (1.8 µs with the look-up; asyncpg's way, for exponents, NaN and the infinities, 3.5 µs).
-`bench/copy_encoding.py`: 0.74-0.77× the client CPU of COPYing a full sync's rows.
-Decoding gives the value Postgres holds, with its display scale, as asyncpg's decoder does (which
-writes a whole number ending in 0000 as 1E+4; this writes 10000, as Postgres shows it).
+Most numbers a sync writes are the same few values (0, 1, the prices an account buys), so a
+value's encoding is found by its text (which tells 1.0 from 1.00: equal Decimals, different
+numerics); values not seen lately are encoded from that text, and exponents, NaN and the
+infinities the way asyncpg does. Decoding gives the value Postgres holds, with its display scale
+(10000, not asyncpg's 1E+4). Why and what it saves: docs/decisions/0003-numeric-codec.md.
 
 `register` installs the codec on a connection (`syncer.warehouse.database` does it for every
 connection).

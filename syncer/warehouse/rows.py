@@ -43,6 +43,10 @@ class OrderRows:
     def row_count(self) -> int:
         return 1 + sum(len(rows) for rows in self.children.values())
 
+    def rows_by_table(self) -> list[tuple[str, int]]:
+        """The rows of `row_count`, by table: the header's, then each child table's."""
+        return [("sales_orders", 1), *((t, len(rows)) for t, rows in self.children.items())]
+
 
 def content_hash(raw: bytes) -> str:
     """Hash of the detail exactly as received: equal bytes, nothing to write."""

@@ -23,6 +23,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects.postgresql import JSONB, TIMESTAMP
 
+from syncer.states import Outcome, Resolution, RunKind
 from syncer.warehouse import comments
 
 SCHEMA = "scansource"
@@ -264,10 +265,10 @@ sync_runs = Table(
     metadata,
     Column("id", BigInteger, primary_key=True, autoincrement=True),
     Column("account", Text, nullable=False),
-    Column("kind", Text, nullable=False, server_default="sync"),
+    Column("kind", Text, nullable=False, server_default=RunKind.SYNC.value),
     Column("started_at", TZ, nullable=False),
     Column("finished_at", TZ),
-    Column("outcome", Text, nullable=False, server_default="running"),
+    Column("outcome", Text, nullable=False, server_default=Outcome.RUNNING.value),
     Column("window_from", Date),
     Column("window_to", Date),
     Column("listed", Integer, nullable=False, server_default="0"),
@@ -299,7 +300,7 @@ sync_failures = Table(
     PrimaryKeyConstraint("account", "sales_order_number"),
     CheckConstraint(
         "(resolution IS NULL AND resolved_at IS NULL) "
-        "OR (resolution = 'gone' AND resolved_at IS NOT NULL)",
+        f"OR (resolution = '{Resolution.GONE}' AND resolved_at IS NOT NULL)",
         name="ck_sync_failures_resolution",
     ),
 )

@@ -61,7 +61,10 @@ def test_the_image_runs_the_installed_wheel_without_demo_dev_or_build_tools(
     assert done.returncode == 0, done.stderr
     module, migrations, present = done.stdout.splitlines()
     site = "/opt/venv/lib/python3.11/site-packages/syncer"
-    assert (module, migrations) == (f"{site}/warehouse/database.py", f"{site}/migrations")  # a wheel, installed
+    assert (module, migrations) == (
+        f"{site}/warehouse/database.py",
+        f"{site}/migrations",
+    )  # a wheel, installed
     assert present == "[]"
 
 

@@ -15,7 +15,8 @@ from syncer.api.auth import Credentials
 from syncer.api.client import ScanSourceClient
 from syncer.api.transport import Transport, make_session
 from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
-from syncer.sync.account import AccountSync, SyncOptions
+from syncer.sync.account import AccountSync
+from syncer.sync.result import SyncOptions
 
 START = datetime(2026, 11, 20, 15, 0, tzinfo=UTC)
 

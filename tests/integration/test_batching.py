@@ -7,7 +7,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from syncer.sync.account import BATCH_WAIT_SECONDS
+from syncer.sync.pipeline import BATCH_WAIT_SECONDS
 from tests.integration.conftest import SimHarness
 from tests.truth import assert_matches_truth
 

@@ -13,7 +13,7 @@ import pytest
 from syncer.api.ratelimit import RateLimiter
 from syncer.config.settings import simulator_settings
 from syncer.errors import TransientApiError
-from syncer.service.runtime import limits_from
+from syncer.service.options import limits
 from syncer.sim import FaultConfig
 from tests.integration.conftest import SimHarness
 
@@ -37,7 +37,7 @@ async def test_a_huge_retry_after_pauses_the_key_no_longer_than_the_setting_and_
     settings = simulator_settings(h.running, h.sim.config.subscriptions[0],
                                   api_retry_after_default_seconds=0.1,
                                   api_retry_after_max_seconds=0.3)  # fmt: skip
-    limiter = RateLimiter(limits_from(settings))
+    limiter = RateLimiter(limits(settings))
     client = h.make_client(limiter=limiter)
     customer = h.customers[0]
     await client.list_page(customer)

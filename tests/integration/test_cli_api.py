@@ -6,10 +6,12 @@ import asyncio
 import json
 import os
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from syncer.sim import SimConfig, Simulator, run_simulator
+from tests.integration.cli_support import syncer
 from tests.integration.test_cli import run
 
 SIM = ("api", "--sim")
@@ -152,3 +154,59 @@ async def test_configured_settings_point_it_at_a_running_simulator() -> None:
     # the first configured account is the default customer
     assert [r["OrderNumber"] for r in rows] == sim.order_numbers(sub.customer_numbers[1])[:5]
     assert sub.client_secret not in err.decode() + out.decode()
+
+
+async def test_the_configured_api_settings_bound_an_ad_hoc_call() -> None:
+    """`syncer api` builds its client from the settings as the syncer does: a body past
+    SYNCER_API_MAX_RESPONSE_BYTES is refused, saying so, where the default accepts it."""
+    import orjson
+
+    sim = Simulator(SimConfig(orders_per_account=5))
+    sub = sim.config.subscriptions[0]
+    customer = sub.customer_numbers[0]
+    order = sim.order_numbers(customer)[0]
+    state = sim.find(order)
+    assert state is not None
+    body = orjson.loads(sim.detail_bytes(state, False))
+    line = body["SalesOrderLines"][0]
+    body["SalesOrderLines"] = [
+        {**line, "LineNumber": n, "SerialNumbers": [f"S{n:04d}{k:06d}" for k in range(100)]}
+        for n in range(1, 101)
+    ]
+    big = orjson.dumps(body)
+    limit = 64 * 2**10  # the setting's least value
+    assert len(big) > 2 * limit
+    sim.detail_overrides[order] = (200, big)
+    async with run_simulator(sim) as running:
+        env = {
+            **{k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")},
+            "SYNCER_API_BASE_URL": running.base_url,
+            "SYNCER_API_TOKEN_URL": running.token_url,
+            "SYNCER_API_SCOPE": running.scope,
+            "SYNCER_API_CLIENT_ID": sub.client_id,
+            "SYNCER_API_CLIENT_SECRET": sub.client_secret,
+            "SYNCER_API_SUBSCRIPTION_KEY": sub.subscription_key,
+        }
+        args = ("api", "detail", "--customer", customer, "--order", order)
+        code, out, err = await syncer(env, *args)
+        assert code == 0, err
+        assert json.loads(out)["SalesOrderNumber"] == order
+        code, out, err = await syncer({**env, "SYNCER_API_MAX_RESPONSE_BYTES": str(limit)}, *args)
+    one_line_error(Done(code, out, err), 1, "api_max_response_bytes (65,536)", f"{len(big):,}")
+    assert sim.detail_hits[order] == 2  # refused once, not retried
+
+
+def test_the_simulator_gets_the_configured_api_settings_too() -> None:
+    """With --sim only the endpoint and credentials are the simulator's: SYNCER_API_MAX_PAGES
+    still stops a search, and a misconfiguration is still exit 2."""
+    done = run(*SIM, "summary", "--all", "--page-size", "1", env={"SYNCER_API_MAX_PAGES": "3"})
+    one_line_error(done, 1, "still full pages after 3 pages of 1", "api_max_pages")
+    done = run(*SIM, "summary", env={"SYNCER_API_MAX_PAGE": "3"})
+    one_line_error(done, 2, "unknown setting SYNCER_API_MAX_PAGE", "SYNCER_API_MAX_PAGES")
+
+
+@dataclass
+class Done:
+    returncode: int
+    stdout: str
+    stderr: str

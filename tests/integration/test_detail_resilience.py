@@ -149,7 +149,7 @@ async def test_an_unreadable_date_is_null_and_counted_per_field_and_logged_once_
             body[name] = text
         harness.sim.detail_overrides[number] = (200, orjson.dumps(body))
 
-    with caplog.at_level(logging.WARNING, logger="syncer.sync.account"):
+    with caplog.at_level(logging.WARNING, logger="syncer.sync.pipeline"):
         result = await harness.account_sync(customer).run()
 
     assert (result.counts.loaded, result.counts.failed) == (120, 0)

@@ -11,7 +11,8 @@ import pytest
 
 from syncer.api.client import ScanSourceClient
 from syncer.sim import FaultConfig
-from syncer.sync.account import AccountSync, SyncOptions
+from syncer.sync.account import AccountSync
+from syncer.sync.result import SyncOptions
 from syncer.warehouse import schema
 from tests.integration.answers import rows
 from tests.integration.conftest import START, SimHarness

@@ -105,8 +105,14 @@ async def test_first_runs_serve_ready_and_metrics_and_match_the_truth(
                     status="200",
                 )  # fmt: skip
                 assert calls == 40
-                lag = sample(text, "syncer_seconds_since_last_success", account=account)
-                assert 0 <= lag < 60
+                last = sample(text, "syncer_last_success_timestamp_seconds", account=account)
+                assert 0 <= time.time() - last < 60
+                assert sample(text, "syncer_last_run_timestamp_seconds", account=account) == last
+                rows = sample(
+                    text, "syncer_rows_written_total", account=account, table="sales_orders"
+                )  # fmt: skip
+                assert rows == 40
+                assert sample(text, "syncer_open_failures", account=account) == 0
             status, body = await get(service.health_url + "/healthz")
             assert status == 200
         for account in (A, B):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import re
 import signal
 import socket
 import sys
@@ -170,15 +171,20 @@ async def test_the_image_command_syncs_reports_and_stops_cleanly_on_sigterm(
 
     assert code == 0, "\n".join(service.lines)
     assert probe[0] == 0 and probe[1].strip().endswith("/healthz: 200")
+    throttled = [
+        s for f in text_string_to_metric_families(metrics) for s in f.samples
+        if s.labels.get("status") == "429"
+    ]  # fmt: skip
+    assert throttled == []
     for account in (A, B):
         assert sample(metrics, "syncer_runs_total", account=account, outcome="succeeded") == 1
         assert sample(metrics, "syncer_orders_total", account=account, outcome="loaded") == 50
         assert sample(metrics, "syncer_orders_total", account=account, outcome="listed") == 50
         assert sample(metrics, "syncer_api_calls_total",
                       account=account, operation="detail", status="200") == 50  # fmt: skip
-        assert sample(metrics, "syncer_api_throttled_total", account=account) == 0
         assert sample(metrics, "syncer_run_duration_seconds_count", account=account) == 1
-        assert 0 <= sample(metrics, "syncer_seconds_since_last_success", account=account) < 60
+        last = sample(metrics, "syncer_last_success_timestamp_seconds", account=account)
+        assert 0 <= time.time() - last < 60
         await assert_matches_truth(clean_engine, running.sim, account)
 
     # Logs: JSON off a terminal, one line per run with its counts, every request at debug
@@ -354,3 +360,102 @@ async def test_a_malformed_config_file_is_one_line_and_exit_2(tmp_path: Path) ->
     assert code == 2
     assert err.strip().splitlines() == [err.strip()]
     assert str(bad) in err and "not valid TOML" in err and "Traceback" not in err
+
+
+# Every family `syncer run` serves, with its type: counters end in _total, times are in
+# seconds (durations, and timestamps rather than ages), nothing else is served.
+SYNCER_FAMILIES = {
+    "syncer_build_info": "gauge",
+    "syncer_runs": "counter",
+    "syncer_orders": "counter",
+    "syncer_rows_written": "counter",
+    "syncer_api_calls": "counter",
+    "syncer_api_request_duration_seconds": "histogram",
+    "syncer_run_duration_seconds": "histogram",
+    "syncer_run_in_progress": "gauge",
+    "syncer_open_failures": "gauge",
+    "syncer_last_success_timestamp_seconds": "gauge",
+    "syncer_last_run_timestamp_seconds": "gauge",
+    "syncer_api_rate_limit_requests_per_second": "gauge",
+    "syncer_api_congestion_events": "counter",
+}
+PROCESS_FAMILIES = {
+    "process_cpu_seconds": "counter",
+    "process_resident_memory_bytes": "gauge",
+    "process_virtual_memory_bytes": "gauge",
+    "process_start_time_seconds": "gauge",
+    "process_open_fds": "gauge",
+    "process_max_fds": "gauge",
+    "python_info": "gauge",
+}
+
+
+def check_conventions(text: str) -> dict[str, str]:
+    """The families of an exposition by type, once each checked against the conventions."""
+    declared = re.findall(r"^# TYPE (\S+) (\S+)$", text, flags=re.M)
+    helped = set(re.findall(r"^# HELP (\S+) \S", text, flags=re.M))
+    assert len({n for n, _ in declared}) == len(declared), "a family declared twice"
+    for name, kind in declared:
+        assert name in helped, f"{name}: no HELP"
+        assert (kind == "counter") == name.endswith("_total"), f"{name} is a {kind}"
+        assert not name.endswith("_created") and "since" not in name, name
+        for unit in ("seconds", "bytes"):
+            if unit in name:
+                assert name.removesuffix("_total").endswith(f"_{unit}"), f"{name}: unit suffix"
+    families = {f.name: f.type for f in text_string_to_metric_families(text)}
+    assert families == {**SYNCER_FAMILIES, **PROCESS_FAMILIES}
+    return families
+
+
+async def test_metrics_follow_the_prometheus_conventions_during_and_after_a_run(
+    clean_engine: AsyncEngine, database_url: str
+) -> None:
+    port = free_port()
+    # 60 details of 30 ms, two at a time: the run lasts about a second, long enough to scrape.
+    async with live_simulator(orders_per_account=60, latency_ms=30) as running:
+        env = service_env(
+            running, database_url, [A],
+            **{**image_settings(), "health_port": port, "schedule_interval_seconds": 3600,
+               "api_concurrency": 2},
+        )  # fmt: skip
+        async with service_process(env, port) as service:
+            during = None
+            deadline = time.monotonic() + 60
+            while during is None and time.monotonic() < deadline:
+                with contextlib.suppress(aiohttp.ClientConnectionError):
+                    status, text = await service.get("/metrics")
+                    if status == 200 and sample(text, "syncer_run_in_progress", account=A) == 1:
+                        during = text
+                await asyncio.sleep(0.02)
+            assert during is not None, "never saw the run in progress"
+            await service.wait_ready()
+            status, after = await service.get("/metrics")
+            assert status == 200
+            code = await service.stop(within=10)
+    assert code == 0
+
+    for text in (during, after):
+        check_conventions(text)
+    assert sample(during, "syncer_last_success_timestamp_seconds", account=A) == 0
+    assert sample(during, "syncer_runs_total", account=A, outcome="succeeded") == 0
+    assert sample(after, "syncer_runs_total", account=A, outcome="succeeded") == 1
+    assert sample(after, "syncer_run_in_progress", account=A) == 0
+    assert 0 < time.time() - sample(after, "syncer_last_success_timestamp_seconds", account=A) < 60
+    h = "syncer_api_request_duration_seconds"
+    assert sample(after, f"{h}_count", operation="detail", status="200") == 60
+    # Every detail waited the simulator's 30 ms: none is in the buckets below it.
+    assert sample(after, f"{h}_bucket", operation="detail", status="200", le="0.025") == 0
+    assert sample(after, f"{h}_count", operation="token", status="200") == 1
+    rows = {
+        s.labels["table"]: s.value
+        for f in text_string_to_metric_families(after) for s in f.samples
+        if s.name == "syncer_rows_written_total"
+    }  # fmt: skip
+    assert rows["sales_orders"] == 60 and sum(rows.values()) > 60
+    assert sample(after, "syncer_api_rate_limit_requests_per_second", account=A) > 0
+    assert sample(after, "syncer_api_congestion_events_total", account=A) == 0
+    assert sample(after, "syncer_open_failures", account=A) == 0
+    run = sample(after, "syncer_run_duration_seconds_sum", account=A)
+    assert sample(after, "syncer_run_duration_seconds_bucket", account=A, le="0.01") == 0
+    assert 0.5 < run < 60
+    assert sample(after, "process_resident_memory_bytes") > 0

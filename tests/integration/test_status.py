@@ -12,9 +12,10 @@ from pydantic import SecretStr
 from syncer.api.auth import Credentials
 from syncer.cli.status import COUNTED, duration
 from syncer.redact import Redactor
-from syncer.sync.account import AccountSync, SyncOptions
-from syncer.warehouse import loader
-from syncer.warehouse.loader import Failure
+from syncer.sync.account import AccountSync
+from syncer.sync.result import SyncOptions
+from syncer.warehouse import ledger, loader
+from syncer.warehouse.ledger import Failure
 from tests.integration.conftest import START, SimHarness
 from tests.integration.test_cli import run
 from tests.integration.views import sync_all
@@ -30,7 +31,7 @@ async def prepare(h: SimHarness) -> tuple[str, str, str]:
     h.clock.advance(timedelta(hours=1))
     await refused_run(h, b)
     async with loader.connection(h.engine) as con:
-        await loader.record_failures(
+        await ledger.record_failures(
             con,
             a,
             [Failure("7000009991", "parse", "bad JSON"), Failure("7000009992", "fetch", "503")],

@@ -12,7 +12,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from syncer.api.models import EASTERN, MAX_INTEGER_DIGITS, _number, _timestamp, _whole
-from syncer.sync.account import read_ahead
+from syncer.sync.listing import read_ahead
 
 BOUND = 10**MAX_INTEGER_DIGITS
 

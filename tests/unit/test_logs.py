@@ -46,13 +46,13 @@ def test_off_a_terminal_every_line_is_a_json_object_with_time_level_logger_and_e
     structlog.stdlib.get_logger("syncer.service.scheduler").info(
         "sync run", account="1000012345", loaded=7
     )
-    logging.getLogger("syncer.sync.account").warning("account %s: batch failed", "1000012345")
+    logging.getLogger("syncer.sync.pipeline").warning("account %s: batch failed", "1000012345")
 
     first, second = lines(out)
     assert list(first)[:4] == ["timestamp", "level", "logger", "event"]
     assert first["event"] == "sync run" and first["loaded"] == 7 and first["level"] == "info"
     assert second["event"] == "account 1000012345: batch failed"
-    assert second["logger"] == "syncer.sync.account" and second["level"] == "warning"
+    assert second["logger"] == "syncer.sync.pipeline" and second["level"] == "warning"
 
 
 def test_on_a_terminal_lines_are_readable_not_json() -> None:

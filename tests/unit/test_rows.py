@@ -12,7 +12,7 @@ import pytest
 
 from syncer.api.models import parse_detail, parse_list_row
 from syncer.errors import PayloadError
-from syncer.sync.account import needs_fetch
+from syncer.sync.windows import needs_fetch
 from syncer.warehouse import schema
 from syncer.warehouse.loader import Stored
 from syncer.warehouse.rows import CHILD_COLUMNS, HEADER_COLUMNS, build_rows

@@ -6,7 +6,7 @@ import subprocess
 import sys
 from collections import Counter
 
-from syncer.sync.account import writer_of
+from syncer.sync.pipeline import writer_of
 
 NUMBERS = [str(7_000_000_000 + 7 * i + i % 3) for i in range(10_000)]
 
@@ -14,7 +14,7 @@ NUMBERS = [str(7_000_000_000 + 7 * i + i % 3) for i in range(10_000)]
 def test_an_order_always_goes_to_the_same_writer_whatever_the_process() -> None:
     here = [writer_of(n, 3) for n in NUMBERS[:50]]
     script = (
-        "from syncer.sync.account import writer_of; "
+        "from syncer.sync.pipeline import writer_of; "
         f"print([writer_of(n, 3) for n in {NUMBERS[:50]!r}])"
     )
     # A fresh interpreter has another string-hash seed: routing must not depend on it.
