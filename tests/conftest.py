@@ -12,6 +12,7 @@ import os
 import tempfile
 import uuid
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import asyncpg
 import pytest
@@ -21,6 +22,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.warehouse import database as db
 from syncer.warehouse import schema
+from tests.chaos import summary
 
 LOCAL = "postgresql://postgres@127.0.0.1:5432/postgres"
 
@@ -103,3 +105,42 @@ async def clean_engine(engine: AsyncEngine) -> AsyncEngine:
     async with engine.begin() as conn:
         await conn.exec_driver_sql(f"TRUNCATE {tables} RESTART IDENTITY CASCADE")
     return engine
+
+
+# The chaos suite's summary (tests/chaos/summary.py), printed at the end of the session. Under
+# xdist each worker counts its own figures and hands them to the controller, which prints them.
+
+
+def pytest_sessionfinish(session: pytest.Session) -> None:
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker
+        workeroutput["chaos_figures"] = dict(summary.figures)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    summary.figures.update(getattr(node, "workeroutput", {}).get("chaos_figures", {}))
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    if not summary.figures:
+        return
+    f = summary.figures
+    terminalreporter.section("chaos summary")
+    version = "long" if summary.long_run() else "short"
+    faults = ", ".join(
+        f"{k.removeprefix('fault:')} {v}" for k, v in sorted(f.items()) if k.startswith("fault:")
+    )
+    lines = [
+        f"version: {version}",
+        f"kills survived: {f['kills']}",
+        f"faults injected: {faults or 'none'}",
+        f"payloads tried: {f['payloads']} (failed as expected: {f['payloads_failed']}, "
+        f"loaded: {f['payloads_loaded']})",
+        f"concurrent processes: {f['processes']}",
+        f"database outages survived: {f['outages']}",
+        f"rows compared: {f['rows_compared']:,}",
+        f"mismatches: {f['mismatches']}",
+    ]
+    for line in lines:
+        terminalreporter.write_line(line)

@@ -10,7 +10,7 @@
   the tag `.ci/base-image.sh` builds where no registry is reachable).
 
 Tests that need Docker are marked `docker`; the default `pytest` run leaves them out, and
-`pytest -m docker tests/deploy` runs them.
+`pytest -m docker -n 0 tests/deploy` runs them (in one process: one image build per session).
 """
 
 from __future__ import annotations

@@ -13,6 +13,13 @@ from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env
 
 NOT_OURS = "1000099999"  # a customer number the simulator's credentials may not read
+# These tests are about the output and the exit codes, not the rate limiter: at the default 20
+# calls a second, a run of the harness's 360 orders takes about 20 s.
+UNLIMITED = {"SYNCER_API_RATE_LIMIT_PER_SECOND": "10000", "SYNCER_API_RATE_BURST": "100"}
+
+
+def cli_env(h: SimHarness, database_url: str) -> dict[str, str]:
+    return {**sync_env(h, database_url), **UNLIMITED}
 
 
 def runs(stdout: str) -> dict[str, dict[str, Any]]:
@@ -25,7 +32,7 @@ def runs(stdout: str) -> dict[str, dict[str, Any]]:
 async def test_sync_once_prints_a_json_line_per_account_and_exits_0(
     harness: SimHarness, database_url: str
 ) -> None:
-    code, out, err = await syncer(sync_env(harness, database_url), "sync", "--once")
+    code, out, err = await syncer(cli_env(harness, database_url), "sync", "--once")
 
     assert code == 0, err
     by_account = runs(out)
@@ -37,7 +44,7 @@ async def test_sync_once_prints_a_json_line_per_account_and_exits_0(
 async def test_backfill_prints_a_json_line_per_account_and_exits_0(
     harness: SimHarness, database_url: str
 ) -> None:
-    env = sync_env(harness, database_url)
+    env = cli_env(harness, database_url)
     code, out, err = await syncer(env, "backfill", "--from", "2026-01-01", "--to", "2026-12-31")
 
     assert code == 0, err
@@ -49,7 +56,7 @@ async def test_backfill_prints_a_json_line_per_account_and_exits_0(
 async def test_a_failed_run_exits_1_and_the_others_still_print_their_line(
     harness: SimHarness, database_url: str
 ) -> None:
-    env = sync_env(harness, database_url)
+    env = cli_env(harness, database_url)
     env["SYNCER_ACCOUNTS"] = f"{harness.customers[0]},{NOT_OURS}"
 
     code, out, err = await syncer(env, "sync", "--once")
@@ -65,7 +72,7 @@ async def test_an_account_held_by_another_instance_exits_3_unless_a_run_also_fai
     harness: SimHarness, database_url: str
 ) -> None:
     held, free = harness.customers[:2]
-    env = sync_env(harness, database_url)
+    env = cli_env(harness, database_url)
     env["SYNCER_ACCOUNTS"] = f"{held},{free}"
     async with loader.connection(harness.engine) as other_instance:
         await other_instance.execute("SELECT pg_advisory_lock($1)", lock_key(held))

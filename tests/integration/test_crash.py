@@ -100,6 +100,39 @@ async def crash_and_recover(
     return {"kills": killed, "worst_refetch": worst}
 
 
+async def test_one_sigkill_mid_run_loses_and_duplicates_nothing(
+    harness_factory: Any, database_url: str
+) -> None:
+    """The quick version of the one below (marked slow): one kill, once a batch is in."""
+    h: SimHarness = await harness_factory(orders_per_account=40)
+    env = sync_env(h, database_url)
+    proc = await asyncio.create_subprocess_exec(
+        sys.executable, "-m", "syncer", "sync", "--once",
+        env=env, stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+    )  # fmt: skip
+    try:
+        async with asyncio.timeout(60):
+            while len(await loaded_orders(h)) < BATCH:
+                assert proc.returncode is None, "the run ended before it could be killed"
+                await asyncio.sleep(0.02)
+    finally:
+        if proc.returncode is None:
+            proc.kill()  # SIGKILL
+        await proc.wait()
+    partial = len(await loaded_orders(h))
+    assert BATCH <= partial < 3 * 40  # killed mid-run (the API allows 20 calls a second)
+
+    # The next run to the end, unthrottled (the first was held to 20 calls a second to be caught).
+    assert await run_sync({**env, "SYNCER_API_RATE_LIMIT_PER_SECOND": "1000"}, 120) == 0
+
+    await assert_matches_truth(h.engine, h.sim)
+    async with h.engine.connect() as conn:
+        outcomes = list((await conn.exec_driver_sql(
+            f"SELECT outcome FROM {S}.sync_runs"
+        )).scalars())  # fmt: skip
+    assert outcomes.count("running") == 0 and outcomes.count("abandoned") >= 1
+
+
 @pytest.mark.slow
 async def test_sigkill_at_random_moments_loses_and_duplicates_nothing(
     harness_factory: Any, database_url: str

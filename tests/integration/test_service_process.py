@@ -237,7 +237,8 @@ async def test_sigterm_during_a_sync_leaves_no_half_loaded_order_and_the_next_ru
         assert outcome == "cancelled"
 
         # The next run picks up and the warehouse equals the source.
-        again = {**env, "SYNCER_API_CONCURRENCY": "16"}
+        unlimited = {"SYNCER_API_RATE_LIMIT_PER_SECOND": "10000", "SYNCER_API_RATE_BURST": "100"}
+        again = {**env, "SYNCER_API_CONCURRENCY": "16", **unlimited}
         code, out, err = await run_cli("sync", "--once", env=again)
         assert code == 0, err
         assert json.loads(out)["loaded"] == 600 - len(loaded)

@@ -26,14 +26,6 @@ CLI = typer.main.get_command(app)
 runner = CliRunner()
 WIDE = {"COLUMNS": "250"}  # no wrapping to split an option's name
 
-# Documents and files the docs name that are written on other branches; each is allowed to
-# be missing only until it exists (test_pending_targets_are_still_missing then asks to drop it).
-PENDING = frozenset(
-    {
-        "docs/architecture.md",
-    }
-)
-
 # Where a path named in the docs must start to be taken for a file of this repository.
 REPO_DIRS = ("syncer/", "tests/", "bench/", "deploy/", "config/", "docs/", "alembic/",
              "requirements/", ".ci/")  # fmt: skip
@@ -68,8 +60,8 @@ def code_spans(text: str) -> Iterator[str]:
     yield from code_lines(text)
 
 
-def exists_or_pending(target: str) -> bool:
-    return (ROOT / target).exists() or target.rstrip("/") in PENDING
+def exists(target: str) -> bool:
+    return (ROOT / target).exists()
 
 
 def slug(heading: str) -> str:
@@ -91,7 +83,7 @@ def test_relative_links_exist(doc: Path) -> None:
         path, _, anchor = target.partition("#")
         resolved = (doc.parent / path).resolve()
         where = resolved.relative_to(ROOT).as_posix() if resolved.is_relative_to(ROOT) else path
-        if not exists_or_pending(where):
+        if not exists(where):
             broken.append(target)
         elif (
             anchor
@@ -120,13 +112,8 @@ def repository_paths(text: str) -> Iterator[str]:
 def test_repository_paths_exist(doc: Path) -> None:
     named = sorted(set(repository_paths(doc.read_text())))
     assert named or doc.name != "README.md"  # the README names several: the scan works
-    missing = [p for p in named if not exists_or_pending(p.rstrip("/"))]
+    missing = [p for p in named if not exists(p.rstrip("/"))]
     assert not missing, f"{rel(doc)} names files that do not exist: {missing}"
-
-
-def test_pending_targets_are_still_missing() -> None:
-    arrived = sorted(p for p in PENDING if (ROOT / p).exists())
-    assert not arrived, f"{arrived} exist now: remove them from PENDING in {rel(Path(__file__))}"
 
 
 # -- commands --------------------------------------------------------------------------------
