@@ -85,7 +85,8 @@ class TokenProvider:
         self._token: Token | None = None
         self._flight: asyncio.Future[Token] | None = None
         # Tokens the API has accepted (the most recent 16), each with the number of the latest
-        # request it was accepted for: requests are numbered as they are sent (`sending`).
+        # answer that accepted it: answers are numbered as they arrive (`answered`), since the
+        # API may answer a request sent later before it refuses one sent earlier.
         self._served: OrderedDict[str, int] = OrderedDict()
         self._numbers = itertools.count()
         self.refreshes = 0
@@ -126,12 +127,12 @@ class TokenProvider:
             return token.value
         return None
 
-    def sending(self) -> int:
-        """The number of a request about to be sent with a token."""
+    def answered(self) -> int:
+        """The number of an answer just received to a request sent with a token."""
         return next(self._numbers)
 
     def mark_served(self, value: str, request: int) -> None:
-        """The API accepted `value` for request number `request`: a later 401 for it means it
+        """The API accepted `value` in answer number `request`: a later 401 for it means it
         died (or refused that one request), not that we are refused."""
         self._served[value] = max(request, self._served.pop(value, request))
         if len(self._served) > 16:
@@ -141,8 +142,8 @@ class TokenProvider:
         return value in self._served
 
     def served_after(self, value: str, request: int) -> bool:
-        """Whether `value` was accepted for a request sent after request number `request`: then
-        it is alive, and a 401 for that request was about the request, not the token."""
+        """Whether `value` was accepted in an answer received after answer number `request` (a
+        401): then it is alive, and that 401 was about its request, not the token."""
         return self._served.get(value, -1) > request
 
     def invalidate(self, rejected: str) -> None:

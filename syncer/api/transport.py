@@ -276,8 +276,8 @@ class Transport:
         while True:
             token = await self.tokens.token() if authenticated else None
             if died is not None and self.tokens.served_after(died[0], died[1]):
-                # While we waited for a new token, calls sent after ours were accepted with the
-                # one refused to us: it did not die, this request was refused.
+                # While we waited for a new token, answers after ours accepted the one refused
+                # to us: it did not die, this request was refused.
                 raise died[2]
             delay = 0.0
             # The token request takes no place among the calls in flight: they may all be
@@ -291,11 +291,10 @@ class Transport:
                     if usable is None:
                         continue  # the refresh is shared: counted against the run, not the call
                     token = usable
-                number = self.tokens.sending()
                 try:
                     result = await send(token)
                     if token is not None:
-                        self.tokens.mark_served(token, number)
+                        self.tokens.mark_served(token, self.tokens.answered())
                     return result
                 except RateLimited as exc:
                     throttles += 1
@@ -316,10 +315,9 @@ class Transport:
                     # mid-life, as tokens may); two fresh ones refused mean we are refused,
                     # and so is every other call: the run ends (CredentialsError).
                     rejections += 1
+                    number = self.tokens.answered()
                     if token is None or isinstance(exc, CredentialsError):
                         raise
-                    if self.tokens.served_after(token, number):
-                        raise  # the token works for later calls: this request is refused
                     self.tokens.invalidate(token)
                     if self.tokens.has_served(token):
                         proven, died = True, (token, number, exc)

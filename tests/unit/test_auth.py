@@ -142,7 +142,7 @@ async def test_a_fresh_token_is_used_once_even_when_its_life_is_already_over() -
 
     first = await tokens.token()
     assert tokens.usable() == first  # expired on arrival, but the call it was fetched for sends it
-    tokens.mark_served(first, tokens.sending())
+    tokens.mark_served(first, tokens.answered())
     assert tokens.usable() is None  # used, and over: a refresh is due
     assert await tokens.token() == "token-2" and endpoint.calls == 2
 
@@ -151,8 +151,21 @@ async def test_a_refused_token_is_not_usable_and_a_live_one_is_even_past_its_ref
     endpoint, clock = TokenEndpoint(lifetime=3600), Clock()
     tokens = TokenProvider(endpoint, leeway_seconds=120, clock=clock)
     first = await tokens.token()
-    tokens.mark_served(first, tokens.sending())
+    tokens.mark_served(first, tokens.answered())
     clock.now += 3600 - 60  # inside the leeway: the next token() refreshes, but it still works
     assert tokens.usable() == first
     tokens.invalidate(first)
     assert tokens.usable() is None
+
+
+async def test_a_401_is_the_token_dying_unless_the_token_is_accepted_in_a_later_answer() -> None:
+    # Two requests share a token; the API answers the one sent second first, accepting the
+    # token, then refuses the first: the token died between the two answers (it must be
+    # refreshed), whatever order the requests were sent in.
+    tokens = TokenProvider(TokenEndpoint(lifetime=3600), clock=Clock())
+    value = await tokens.token()
+    tokens.mark_served(value, tokens.answered())  # the request sent second, answered first
+    refused = tokens.answered()  # then the 401 for the one sent first
+    assert not tokens.served_after(value, refused)  # died: refresh and try again
+    tokens.mark_served(value, tokens.answered())  # but accepted again after the 401:
+    assert tokens.served_after(value, refused)  # alive, so that 401 was about its request
