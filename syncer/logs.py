@@ -4,16 +4,20 @@ JSON (one object per line) when stderr is not a terminal, readable lines when it
 its fields and any traceback pass through the process's `Redactor` (`syncer.redact`) last, so a
 known secret never gets out.
 Tracebacks are rendered as plain text, never with local variables (they may hold secrets).
-Only `syncer.cli.common` (the `syncer` command) calls `setup_logging`.
+Only `syncer.cli.common` (the `syncer` command) calls `setup_logging`. Modules log through
+`get_logger`: the message is a constant event, the values are keyword fields, and a run's
+`account` and `run_id` (bound with `bind_run`) are added to every line it logs. Used as a library
+without `setup_logging`, lines go to the stdlib's `logging` as event dicts.
 """
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import os
 import sys
-from collections.abc import Sequence
-from typing import Literal, TextIO
+from collections.abc import Iterator, Sequence
+from typing import Any, Literal, TextIO
 
 import structlog
 from structlog.typing import EventDict, Processor, WrappedLogger
@@ -29,6 +33,52 @@ def _lead_with_essentials(logger: WrappedLogger, method: str, event_dict: EventD
         k: event_dict.pop(k) for k in ("timestamp", "level", "logger", "event") if k in event_dict
     }
     return {**head, **event_dict}
+
+
+def _shared() -> list[Processor]:
+    """What every line gets, ours and the stdlib's: the run's context, logger, level, time."""
+    return [
+        structlog.contextvars.merge_contextvars,
+        structlog.stdlib.add_logger_name,
+        structlog.stdlib.add_log_level,
+        structlog.processors.TimeStamper(fmt="iso", utc=True),
+        structlog.stdlib.PositionalArgumentsFormatter(),
+        structlog.processors.StackInfoRenderer(),
+        structlog.processors.format_exc_info,
+    ]
+
+
+def route_through_stdlib(shared: list[Processor] | None = None) -> None:
+    """Send structlog's lines to the stdlib's `logging` (the default; `setup_logging` adds the
+    handler that renders them)."""
+    structlog.configure(
+        processors=[
+            structlog.stdlib.filter_by_level,
+            *(shared if shared is not None else _shared()),
+            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
+        ],
+        logger_factory=structlog.stdlib.LoggerFactory(),
+        wrapper_class=structlog.stdlib.BoundLogger,
+        cache_logger_on_first_use=False,
+    )
+
+
+def get_logger(name: str) -> Any:
+    """The structured logger of module `name`."""
+    return structlog.stdlib.get_logger(name)
+
+
+@contextlib.contextmanager
+def bind_run(account: str) -> Iterator[None]:
+    """Within the block (and the tasks it starts), every line carries `account` and `run_id`
+    (None until `bind_run_id`)."""
+    with structlog.contextvars.bound_contextvars(account=account, run_id=None):
+        yield
+
+
+def bind_run_id(run_id: int | None) -> None:
+    """Name the run of the enclosing `bind_run` block."""
+    structlog.contextvars.bind_contextvars(run_id=run_id)
 
 
 def setup_logging(
@@ -56,15 +106,7 @@ def setup_logging(
         if console
         else structlog.processors.JSONRenderer()
     )
-    shared: list[Processor] = [
-        structlog.contextvars.merge_contextvars,
-        structlog.stdlib.add_logger_name,
-        structlog.stdlib.add_log_level,
-        structlog.processors.TimeStamper(fmt="iso", utc=True),
-        structlog.stdlib.PositionalArgumentsFormatter(),
-        structlog.processors.StackInfoRenderer(),
-        structlog.processors.format_exc_info,
-    ]
+    shared = _shared()
     processors = [p for p in extra if not isinstance(p, logging.Filter)]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
@@ -90,16 +132,7 @@ def setup_logging(
     root.setLevel(logging.WARNING)
     logging.getLogger("syncer").setLevel(level.upper())
 
-    structlog.configure(
-        processors=[
-            structlog.stdlib.filter_by_level,
-            *shared,
-            structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
-        ],
-        logger_factory=structlog.stdlib.LoggerFactory(),
-        wrapper_class=structlog.stdlib.BoundLogger,
-        cache_logger_on_first_use=False,
-    )
+    route_through_stdlib(shared)
     return handler
 
 
@@ -108,3 +141,7 @@ def _is_terminal(stream: TextIO) -> bool:
         return stream.isatty()
     except (AttributeError, ValueError):
         return False
+
+
+if not structlog.is_configured():  # a library's lines belong to the stdlib's logging
+    route_through_stdlib()

@@ -17,13 +17,14 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import math
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 
-log = logging.getLogger(__name__)
+from syncer.logs import get_logger
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -200,10 +201,11 @@ class RateLimiter:
         if retry_after is not None and retry_after > longest:
             if not self._capping or now - self._schedule.pause_until > longest:
                 log.warning(
-                    "a 429 asked this key to wait %g s (Retry-After), longer than "
-                    "api_retry_after_max_seconds: it pauses %g s instead",
-                    retry_after, longest,
-                )  # fmt: skip
+                    "a 429's Retry-After asks for a longer pause than "
+                    "api_retry_after_max_seconds: capped",
+                    retry_after_seconds=retry_after,
+                    pause_seconds=longest,
+                )
             self._capping = True
         else:
             self._capping = False

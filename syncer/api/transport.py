@@ -45,9 +45,10 @@ from syncer.errors import (
     RateLimited,
     TransientApiError,
 )
+from syncer.logs import get_logger
 from syncer.redact import Redactor
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 T = TypeVar("T")
 
 
@@ -300,10 +301,11 @@ class Transport:
                     throttles += 1
                     if self.limiter.throttled(sent_at, exc.retry_after):
                         log.info(
-                            "%s: throttled (429); every call of this key pauses %.1f s, "
-                            "rate lowered to %.2f requests/s",
-                            operation, self.limiter.paused_for, self.limiter.rate,
-                        )  # fmt: skip
+                            "throttled (429): every call of this key pauses; rate lowered",
+                            operation=operation,
+                            pause_seconds=round(self.limiter.paused_for, 1),
+                            rate_per_second=round(self.limiter.rate, 2),
+                        )
                     if throttles > self._max_throttled:
                         raise
                     # No sleep of our own: the limiter now holds every caller of this key until
@@ -336,8 +338,10 @@ class Transport:
                     if failures >= self._max_attempts or not repeatable:
                         raise
                     delay = full_jitter(failures, self._backoff_base, self._backoff_cap, self._rng)
-                    log.debug("%s: %s; retry %d/%d in %.2f s",
-                              operation, exc, failures, self._max_attempts - 1, delay)  # fmt: skip
+                    log.debug(
+                        "retrying", operation=operation, error=str(exc), attempt=failures,
+                        retries=self._max_attempts - 1, delay_seconds=round(delay, 2),
+                    )  # fmt: skip
             await asyncio.sleep(delay)  # outside the slot: a backing-off call is not in flight
 
     def _bound_refreshes(self, operation: str, refreshes: int, last: ApiError) -> None:
@@ -398,9 +402,10 @@ class Transport:
         if log.isEnabledFor(logging.DEBUG):  # the line is built for every call otherwise
             elapsed_ms = elapsed * 1000
             log.debug(
-                "%s %s %s%s → %s (%d bytes, %.0f ms)",
-                *(operation, method, path, _query(params), status, len(body), elapsed_ms),
-            )
+                "api request", operation=operation, method=method,
+                path=f"{path}{_query(params)}", status=status, bytes=len(body),
+                ms=round(elapsed_ms),
+            )  # fmt: skip
         if status < 300:
             if decode is None or not body:
                 return body, None
@@ -492,7 +497,7 @@ class Transport:
             lifetime, self._lifetime_note = token_lifetime(data.get("expires_in"))
             if self._lifetime_note and self._lifetime_note not in self._noted:
                 self._noted.add(self._lifetime_note)
-                log.warning("token endpoint %s: %s", self._token_url, self._lifetime_note)
+                log.warning(self._lifetime_note, token_url=self._token_url)
             return token, lifetime
 
         return await self._attempts("token", send, authenticated=False)

@@ -23,11 +23,11 @@ from collections.abc import AsyncIterator, Callable, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
-import structlog
 from apscheduler.schedulers.asyncio import AsyncIOScheduler
 
 from syncer.config.settings import Settings
 from syncer.errors import SyncerError
+from syncer.logs import get_logger
 from syncer.redact import Redactor
 from syncer.service import health, options
 from syncer.service.metrics import Metrics
@@ -36,7 +36,7 @@ from syncer.service.runtime import Runtime, open_runtime
 from syncer.states import Outcome
 from syncer.warehouse import database as db
 
-log = structlog.stdlib.get_logger(__name__)
+log = get_logger(__name__)
 
 # Of the grace period, what is kept back for cancelled runs to roll back and for closing.
 MAX_CLOSING_RESERVE_SECONDS = 5.0

@@ -10,7 +10,6 @@ A run that finds the account locked by another syncer is skipped, and records no
 from __future__ import annotations
 
 import asyncio
-import logging
 import time
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -24,6 +23,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.api.client import ScanSourceClient
 from syncer.api.transport import run_stats
 from syncer.errors import DatabaseError
+from syncer.logs import bind_run, bind_run_id, get_logger
 from syncer.redact import Redactor
 from syncer.states import Outcome, RunKind
 from syncer.sync.pipeline import Clock, Pipeline
@@ -32,7 +32,7 @@ from syncer.sync.windows import Window, run_window
 from syncer.warehouse import foreign_keys, ledger, loader
 from syncer.warehouse import locks as account_lock
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 DB_ERRORS = (asyncpg.PostgresError, asyncpg.InterfaceError, DBAPIError, OSError)
 
@@ -76,24 +76,27 @@ class AccountSync:
         every listed order whatever its stamp."""
         started = time.perf_counter()
         result = RunResult(self.account, None, Outcome.RUNNING, kind)
-        token = run_stats.set(result.api)
-        try:
-            async with (
-                loader.connection(self.engine) as lock_con,
-                account_lock.held(self.engine, lock_con, self.account,
-                                  wait=self.options.wait_for_lock) as hold,
-            ):  # fmt: skip
-                if not hold.acquired:
-                    self._skipped(result, hold.holder_pid)
-                    return result
-                chunk = chunk_days if window else None
-                await self._run_locked(lock_con, result, window, chunk, force)
-        except DB_ERRORS as exc:
-            raise DatabaseError(f"account {self.account}: database error: {describe(exc)}") from exc
-        finally:
-            run_stats.reset(token)
-            result.seconds = time.perf_counter() - started
-        return result
+        with bind_run(self.account):  # every line the run logs carries account and run_id
+            token = run_stats.set(result.api)
+            try:
+                async with (
+                    loader.connection(self.engine) as lock_con,
+                    account_lock.held(self.engine, lock_con, self.account,
+                                      wait=self.options.wait_for_lock) as hold,
+                ):  # fmt: skip
+                    if not hold.acquired:
+                        self._skipped(result, hold.holder_pid)
+                        return result
+                    chunk = chunk_days if window else None
+                    await self._run_locked(lock_con, result, window, chunk, force)
+            except DB_ERRORS as exc:
+                raise DatabaseError(
+                    f"account {self.account}: database error: {describe(exc)}"
+                ) from exc
+            finally:
+                run_stats.reset(token)
+                result.seconds = time.perf_counter() - started
+            return result
 
     async def _end_deferral(self, con: Any, result: RunResult) -> None:
         """Add the foreign keys back; at shutdown, only let go of them: the next run adds them
@@ -105,17 +108,15 @@ class AccountSync:
                 return
             await foreign_keys.restore(con)
         except DB_ERRORS as exc:  # the run's own error, if any, is the one to report
-            log.warning("account %s: foreign keys not restored, the next run will: %s",
-                        self.account, describe(exc))  # fmt: skip
+            log.warning("foreign keys not restored; the next run will", error=describe(exc))
         else:
-            log.info("account %s: foreign keys of the first load checked in %.1f s",
-                     self.account, time.perf_counter() - started)  # fmt: skip
+            log.info("foreign keys of the first load checked",
+                     seconds=round(time.perf_counter() - started, 1))  # fmt: skip
 
     def _skipped(self, result: RunResult, holder_pid: int | None) -> None:
         """Another syncer holds the account (`syncer.warehouse.locks`): nothing to do this time."""
         result.outcome, result.holder_pid = Outcome.SKIPPED, holder_pid
-        holder = f"syncer pid {holder_pid}" if holder_pid is not None else "another syncer"
-        log.warning("account %s: %s is syncing it; skipped", self.account, holder)
+        log.warning("another syncer is syncing the account: skipped", holder_pid=holder_pid)
 
     async def _run_locked(
         self,
@@ -134,6 +135,7 @@ class AccountSync:
             result.run_id = await ledger.start_run(
                 con, self.account, result.kind, run_started_at, window
             )
+            bind_run_id(result.run_id)
             retry = await ledger.failed_orders(con, self.account)
             pipeline = Pipeline(
                 self.engine, self.client, self.account, self.options, clock=self.clock,
@@ -181,11 +183,9 @@ class AccountSync:
                     throttled=result.api.throttled, error=result.error,
                 )  # fmt: skip
         except DB_ERRORS as exc:  # the run's own error matters more than its bookkeeping
-            log.warning("account %s: could not record run %s: %s",
-                        self.account, result.run_id, describe(exc))  # fmt: skip
+            log.warning("could not record the run", error=describe(exc))
         log.debug(  # the service logs the run as one structured line; this is for the library
-            "account %s run %s %s: listed=%d fetched=%d skipped=%d loaded=%d unchanged=%d "
-            "failed=%d rows=%d api=%s",
-            self.account, result.run_id, result.outcome, c.listed, c.fetched, c.skipped,
-            c.loaded, c.unchanged, c.failed, c.rows, result.api.as_dict(),
+            "run over", outcome=result.outcome, listed=c.listed, fetched=c.fetched,
+            skipped=c.skipped, loaded=c.loaded, unchanged=c.unchanged, failed=c.failed,
+            rows=c.rows, api_calls=result.api.as_dict(),
         )  # fmt: skip

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
@@ -21,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.api.client import ScanSourceClient
 from syncer.api.payload import OrderListRow, parse_list_row
 from syncer.errors import PayloadError
+from syncer.logs import get_logger
 from syncer.redact import Redactor
 from syncer.states import Stage
 from syncer.sync.fetch_keys import FetchKeys
@@ -29,7 +29,7 @@ from syncer.sync.windows import Pieces, Window, needs_fetch
 from syncer.warehouse import ledger, loader
 from syncer.warehouse.ledger import Failure
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 T = TypeVar("T")
 FetchQueue = asyncio.Queue[tuple[OrderListRow, str | None] | None]
@@ -194,5 +194,5 @@ class Lister:
             return parse_list_row(raw)
         except PayloadError as exc:
             result.counts.failed += 1
-            log.warning("account %s: unreadable list row: %s", self.account, exc)
+            log.warning("unreadable list row", error=str(exc))
             return None

@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import asyncio
 import functools
-import logging
 import zlib
 from collections.abc import Callable, Sequence
 from datetime import datetime
@@ -35,6 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from syncer.api.client import ScanSourceClient, UnusableDetail
 from syncer.api.payload import Detail, OrderListRow
 from syncer.errors import ApiError, CredentialsError, PayloadError
+from syncer.logs import get_logger
 from syncer.redact import Redactor
 from syncer.states import Stage
 from syncer.sync.large_details import LargeDetails
@@ -47,7 +47,7 @@ from syncer.warehouse.ledger import Failure
 from syncer.warehouse.loader import Touch
 from syncer.warehouse.rows import OrderRows, build_rows
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 # A writer with less than a quarter of a batch ready waits up to this long for more before it
 # writes. When details arrive slowly (API latency, a rate limit), writing whatever is ready means
@@ -250,8 +250,8 @@ class Pipeline:
                 except (asyncpg.PostgresError, ValueError, TypeError) as exc:
                     if not _is_data_error(exc):
                         raise
-                    log.warning("account %s: batch of %d failed (%s); loading order by order",
-                                self.account, len(batch), _describe(exc))  # fmt: skip
+                    log.warning("batch failed; loading it order by order",
+                                orders=len(batch), error=_describe(exc))  # fmt: skip
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
             await loader.touch(con, self.account, touches)
             counts.unchanged += len(touches)
@@ -270,12 +270,12 @@ class Pipeline:
     def _count_failures(self, failures: list[Failure], closed: list[str], counts: Counts) -> None:
         counts.failed += len(failures)
         for f in failures:
-            log.warning("account %s order %s failed at %s: %s",
-                        self.account, f.sales_order_number, f.stage, f.reason)  # fmt: skip
+            log.warning("order failed", order=f.sales_order_number, stage=str(f.stage),
+                        reason=f.reason)  # fmt: skip
         for order_no in closed:
-            log.warning("account %s order %s closed as gone: %d runs in a row found it gone "
-                        "from the API; no longer retried",
-                        self.account, order_no, self.options.gone_after_attempts)  # fmt: skip
+            log.warning("order closed as gone: runs in a row found it gone from the API; "
+                        "no longer retried", order=order_no,
+                        runs=self.options.gone_after_attempts)  # fmt: skip
 
     def _count_unreadable_dates(self, batch: Sequence[OrderRows], counts: Counts) -> None:
         """Count the dates read as NULL by field, for the run's summary; the first of each field
@@ -285,11 +285,13 @@ class Pipeline:
                 seen = counts.unreadable_dates.get(name, 0)
                 if not seen:
                     log.warning(
-                        "account %s order %s: %s %r is no date we can read; stored as NULL "
-                        "(the text stays in sales_orders.raw), and every such %s is counted in "
-                        "the run's unreadable_dates",
-                        self.account, order.sales_order_number, name, text[:40], name,
-                    )  # fmt: skip
+                        "no date we can read: stored as NULL (the text stays in "
+                        "sales_orders.raw); every such date of the field is counted in the "
+                        "run's unreadable_dates",
+                        order=order.sales_order_number,
+                        field=name,
+                        text=text[:40],
+                    )
                 counts.unreadable_dates[name] = seen + 1
 
     async def _load_one_by_one(

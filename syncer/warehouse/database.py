@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import contextlib
-import logging
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -21,11 +20,12 @@ from sqlalchemy.pool import PoolResetState
 
 from alembic import command
 from syncer.errors import ConfigError, DatabaseError
+from syncer.logs import get_logger
 from syncer.resources import shipped
 from syncer.warehouse import numeric
 from syncer.warehouse.schema import SCHEMA
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 def async_url(url: str) -> URL:
@@ -85,7 +85,7 @@ async def _reset(con: asyncpg.Connection) -> None:
     try:
         await con.reset()
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
-        log.debug("connection not reset (%s): closed", describe_db_error(exc))
+        log.debug("connection not reset: closed", error=describe_db_error(exc))
         con.terminate()
 
 

@@ -15,16 +15,16 @@ checks row by row. Why and what it saves: docs/decisions/0001-defer-foreign-keys
 
 from __future__ import annotations
 
-import logging
 import zlib
 from typing import Any
 
 import asyncpg
 from sqlalchemy import ForeignKeyConstraint
 
+from syncer.logs import get_logger
 from syncer.warehouse import schema
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 S = schema.SCHEMA
 LOCK_KEY = zlib.crc32(b"scansource-syncer:foreign-keys") | (1 << 41)
@@ -76,7 +76,7 @@ async def defer(con: Connection, *, drop: bool = True) -> bool:
             if drop and not await con.fetchval(_ANY_ORDER):
                 deferred = await _drop(con)
         except asyncpg.PostgresError as exc:  # the run goes on, checked by the keys there are
-            log.warning("foreign keys could not be added back or dropped: %s", exc)
+            log.warning("foreign keys could not be added back or dropped", error=str(exc))
         return deferred
     finally:
         if not deferred:
@@ -99,7 +99,7 @@ async def _drop(con: Connection) -> bool:
             for (table, _), (name, _) in (await _present(con)).items():
                 await con.execute(f'ALTER TABLE {S}.{table} DROP CONSTRAINT "{name}"')
     except (asyncpg.InsufficientPrivilegeError, asyncpg.LockNotAvailableError) as exc:
-        log.info("foreign keys checked row by row: could not drop them (%s)", exc)
+        log.info("foreign keys checked row by row: could not drop them", error=str(exc))
         return False
     return True
 
@@ -133,10 +133,12 @@ async def repair(con: Connection) -> list[str]:
             broken.append(fk.table.name)
             name = (await _present(con))[key][0]
             log.error(
-                "foreign key %s of %s added NOT VALID: %s; once those rows are fixed: "
-                "ALTER TABLE %s.%s VALIDATE CONSTRAINT %s",
-                name, fk.table.name, exc.detail or exc, S, fk.table.name, name,
-            )  # fmt: skip
+                "foreign key added NOT VALID: rows break it",
+                constraint=name,
+                table=fk.table.name,
+                error=str(exc.detail or exc),
+                once_fixed=f"ALTER TABLE {S}.{fk.table.name} VALIDATE CONSTRAINT {name}",
+            )
     return broken
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-import logging
 import zlib
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -37,9 +36,10 @@ from typing import Any
 import asyncpg
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from syncer.logs import get_logger
 from syncer.warehouse import loader, schema
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 S = schema.SCHEMA
 LOCKS = f"{S}.{schema.sync_locks.name}"
@@ -136,10 +136,10 @@ class AccountLock:
             if writer is not None:
                 return Hold(False, writer.pid)
             log.warning(
-                "account %s: its lock is held by %s, which cannot write the warehouse: not a "
-                "syncer; arbitrating with the account's row lock instead",
-                self.account, _sessions(holders),
-            )  # fmt: skip
+                "the account's lock is held by a session that cannot write the warehouse: not "
+                "a syncer; arbitrating with the account's row lock instead",
+                held_by=_sessions(holders),
+            )
             return await self.fallback()
         return Hold(False)
 

@@ -22,6 +22,7 @@ from syncer.warehouse.locks import AccountLock, Hold, held, lock_key
 from tests.integration.conftest import SimHarness
 from tests.integration.test_crash import sync_env
 from tests.integration.test_grants import admin, login_as, new_role  # noqa: F401 - fixtures
+from tests.log_events import events
 from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
@@ -130,7 +131,8 @@ async def test_a_syncer_finding_a_fallback_syncer_at_work_backs_off(
 
     assert in_fallback is not None and not running.done()
     assert ordinary.outcome == "skipped" and ordinary.holder_pid == in_fallback
-    assert f"account {customer}: syncer pid {in_fallback} is syncing it; skipped" in caplog.text
+    skipped = events(caplog, "skipped")
+    assert [(e["account"], e["holder_pid"]) for e in skipped] == [(customer, in_fallback)]
     assert (await running).outcome == "succeeded"
     assert await row_holder(h, customer) is None  # let go of at the end of the run
     assert sum(h.sim.detail_hits.values()) == 60

@@ -9,6 +9,7 @@ import sys
 import time
 from pathlib import Path
 
+import orjson
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -238,6 +239,10 @@ async def test_verbose_cli_logs_requests_but_never_the_credentials(
     done = run("-v", "demo", "--orders", "5", env={"SYNCER_DATABASE_URL": database_url})
 
     assert done.returncode == 0, done.stderr
-    assert "detail GET /detail?customerNumber=" in done.stderr  # DEBUG request logs are on
+    lines = [orjson.loads(line) for line in done.stderr.splitlines() if line.startswith("{")]
+    requests = [e for e in lines if e["event"] == "api request" and e["operation"] == "detail"]
+    assert requests and requests[0]["path"].startswith("/detail?customerNumber=")  # DEBUG is on
+    # Every line a run logs names its account and run as fields, not inside the message.
+    assert all(isinstance(e["run_id"], int) and e["account"] for e in requests)
     for secret in ("demo-secret", "demo-subscription-key", "Bearer ey"):
         assert secret not in done.stderr

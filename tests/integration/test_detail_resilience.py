@@ -17,6 +17,7 @@ from syncer.sim import FaultConfig
 from syncer.warehouse import schema
 from tests.integration.conftest import SimHarness
 from tests.integration.test_failures import assert_recovers, detail, rows
+from tests.log_events import events
 from tests.truth import assert_matches_truth, warehouse
 
 S = schema.SCHEMA
@@ -156,10 +157,13 @@ async def test_an_unreadable_date_is_null_and_counted_per_field_and_logged_once_
     counted = {"last_ship_date": 1, "estimated_ship_date": 2, "shipped_date": 1}
     assert result.counts.unreadable_dates == counted
     assert summary(result)["unreadable_dates"] == counted  # the run's summary line shows them
-    warned = [r.getMessage() for r in caplog.records if "no date" in r.getMessage()]
+    warned = events(caplog, "no date")
     assert len(warned) == 3  # one per field and run, not one per order
-    assert any(re.search(r"estimated_ship_date '(31/31/2026|2026-02-30)'", w) for w in warned)
-    assert any("last_ship_date 'not a date'" in w for w in warned)
+    assert {w["field"] for w in warned} == set(counted)
+    assert any(w["field"] == "estimated_ship_date"
+               and re.fullmatch(r"31/31/2026|2026-02-30", w["text"]) for w in warned)  # fmt: skip
+    assert any(w["field"] == "last_ship_date" and w["text"] == "not a date" for w in warned)
+    assert all(w["account"] == result.account and w["run_id"] == result.run_id for w in warned)
     assert await rows(
         harness,
         f"SELECT last_ship_date, raw->>'LastShipDate' FROM {S}.sales_orders "

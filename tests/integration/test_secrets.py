@@ -11,12 +11,11 @@ from contextlib import contextmanager
 from datetime import UTC, datetime
 
 import orjson
-import structlog
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.config.settings import Account, simulator_settings
-from syncer.logs import setup_logging
+from syncer.logs import route_through_stdlib, setup_logging
 from syncer.redact import Redactor
 from syncer.service.runner import summary as result_summary
 from syncer.service.runtime import open_runtime
@@ -58,7 +57,7 @@ def capture_everything(redactor: Redactor) -> Iterator[io.StringIO]:
         root.setLevel(saved[1])
         for name, level in saved[2].items():
             logging.getLogger(name).setLevel(level)
-        structlog.reset_defaults()
+        route_through_stdlib()  # as the syncer leaves it
 
 
 async def table_text(engine: AsyncEngine) -> str:
@@ -128,8 +127,8 @@ async def test_no_secret_or_token_appears_in_logs_errors_or_tables(
     assert any("HTTP 403" in e for e in errors)
     assert any("refused the client credentials (401" in e for e in errors)
     assert sim.faults.injected["error"] > 0 and sim.faults.injected["token_expiry"] > 0
-    assert "GET /detail?customerNumber=" in text  # the request log is on
-    assert "failed at fetch: detail: HTTP 50" in text
+    assert '"path": "/detail?customerNumber=' in text  # the request log is on
+    assert '"event": "order failed"' in text and '"reason": "detail: HTTP 50' in text
     assert "detail: HTTP 50" in tables and "HTTP 403" in tables
     assert "a careless line: secret=*** key ***" in text  # the filter is really there
 

@@ -14,6 +14,7 @@ from syncer.errors import CredentialsError
 from syncer.sim import FaultConfig
 from syncer.warehouse import schema
 from tests.integration.conftest import START, SimHarness
+from tests.log_events import events
 from tests.truth import assert_matches_truth
 
 S = schema.SCHEMA
@@ -51,8 +52,8 @@ async def test_a_token_answer_with_an_absurd_lifetime_is_used_without_a_refresh_
     assert result.counts.loaded == 40 and result.counts.failed == 0
     assert token_requests(result.api.calls) == 1  # one token served the whole run
     await assert_matches_truth(h.engine, h.sim, customer)
-    warned = [r.getMessage() for r in caplog.records if "expires_in" in r.getMessage()]
-    assert len(warned) == 1 and h.running.token_url in warned[0]
+    warned = events(caplog, "expires_in")
+    assert len(warned) == 1 and warned[0]["token_url"] == h.running.token_url
 
 
 async def test_tokens_that_die_at_once_end_the_run_with_one_line_naming_the_token_endpoint(

@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import ast
 import io
 import json
 import logging
 import re
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 import structlog
 
-from syncer.logs import setup_logging
+import syncer
+from syncer.logs import route_through_stdlib, setup_logging
 from syncer.redact import MASK, Redactor
 
 SECRET = "sk-live-7f3a9c2e"
@@ -33,7 +36,7 @@ def _restore_logging() -> Iterator[None]:
     root.handlers[:] = handlers
     root.setLevel(level)
     logging.getLogger("syncer").setLevel(ours)
-    structlog.reset_defaults()
+    route_through_stdlib()  # as the syncer leaves it
 
 
 def lines(stream: io.StringIO) -> list[dict[str, Any]]:
@@ -154,3 +157,25 @@ def test_setting_up_twice_replaces_the_handler_instead_of_doubling_lines() -> No
     setup_logging(stream=out)
     logging.getLogger("syncer").info("once")
     assert len(lines(out)) == 1
+
+
+def test_modules_log_fields_not_formatted_text() -> None:
+    # Every logger comes from syncer.logs.get_logger, and no call formats values into its
+    # message (%-style arguments or an f-string): values are keyword fields, so that a run's
+    # lines can be filtered by account, run_id, order or operation.
+    package = Path(syncer.__file__).parent
+    offences = []
+    for path in sorted(package.rglob("*.py")):
+        tree = ast.parse(path.read_text(), str(path))
+        for node in ast.walk(tree):
+            if not isinstance(node, ast.Call) or not isinstance(node.func, ast.Attribute):
+                continue
+            where = f"{path.relative_to(package.parent)}:{node.lineno}"
+            if node.func.attr == "getLogger" and path.name != "logs.py":
+                offences.append(f"{where}: logging.getLogger instead of get_logger")
+            is_log = isinstance(node.func.value, ast.Name) and node.func.value.id == "log"
+            level = node.func.attr in {"debug", "info", "warning", "error", "exception"}
+            formatted = len(node.args) > 1 or any(isinstance(a, ast.JoinedStr) for a in node.args)
+            if is_log and level and formatted:
+                offences.append(f"{where}: values formatted into the message")
+    assert not offences, "\n".join(offences)
