@@ -2,7 +2,7 @@
 
 Searches (list, summary, serials) take their filters as keyword arguments and come in two
 forms: one page (`summary`), or every page streamed one at a time (`iter_summary`). The API
-signals the end only by a short page (reference §5), so a streamed search that does not end is
+signals the end only by a short page (docs/api.md §5), so a streamed search that does not end is
 stopped with an error: after `max_pages` full pages, or at the first full page whose rows were
 all on the previous one (an API ignoring `page`).
 """
@@ -33,12 +33,12 @@ from syncer.api.transport import Admit, ApiStats, Transport
 from syncer.errors import PayloadError, PermanentApiError, TransientApiError
 
 T = TypeVar("T")
-MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (reference §5)
+MAX_PAGE_SIZE = 1000  # documented for serials, assumed for list and summary (docs/api.md §5)
 MAX_PAGES = 10_000  # pages one streamed search may read (the api_max_pages setting's default)
 
 
 class ListFilters(TypedDict, total=False):
-    """Filters of the list operation (reference §3.1); dates are ScanSource's local days."""
+    """Filters of the list operation (docs/api.md §3.1); dates are ScanSource's local days."""
 
     sales_order_number: str
     po_number: str
@@ -55,7 +55,7 @@ class ListFilters(TypedDict, total=False):
 
 
 class SummaryFilters(TypedDict, total=False):
-    """Filters of the summary operation (reference §3.2)."""
+    """Filters of the summary operation (docs/api.md §3.2)."""
 
     sales_order_number: str
     po_number: str
@@ -71,7 +71,7 @@ class SummaryFilters(TypedDict, total=False):
 
 
 class SerialFilters(TypedDict, total=False):
-    """Filters of the serial numbers operation (reference §3.4); dates are billing dates."""
+    """Filters of the serial numbers operation (docs/api.md §3.4); dates are billing dates."""
 
     sales_order_number: str
     po_number: str
@@ -139,7 +139,7 @@ class ScanSourceClient:
     def iter_list(
         self, customer_number: str, *, page_size: int = 1000, **filters: Any
     ) -> AsyncIterator[list[Any]]:
-        """Page by page until a short page: the API gives no total count (reference §5)."""
+        """Page by page until a short page: the API gives no total count (docs/api.md §5)."""
 
         async def fetch(page: int) -> list[Any]:
             return await self.list_page(customer_number, page=page, page_size=page_size, **filters)

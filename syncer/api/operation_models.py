@@ -1,4 +1,4 @@
-"""Request and response models of the nine operations (reference §3), API names → Python names.
+"""Request and response models of the nine operations (docs/api.md §3), API names → Python names.
 
 Responses are described as the detail is, in `syncer.api.payload`: msgspec structs whose field
 kinds carry the API's tolerance (nulls, missing arrays, `10.0` for 10, odd date formats); where
@@ -73,7 +73,7 @@ def parse_rows(model: type[M], payload: Any, what: str) -> list[M]:
 
 # -- list (§3.1) and summary (§3.2) ------------------------------------------------------------
 
-# A list row's lines are the detail's lines, with fewer fields filled (reference §3.1).
+# A list row's lines are the detail's lines, with fewer fields filled (docs/api.md §3.1).
 ListLine = Line
 
 

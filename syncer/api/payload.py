@@ -4,7 +4,7 @@ The structs below name every field we read, by its API name. Each field's type i
 (`Text`, `Key`, `Num`, `Whole`, `Day`, `Strings`, an object, an array of objects) that says two
 things: the canonical form, which msgspec checks in C as it decodes (text within MAX_TEXT, a
 number, an integer within int4, a YYYY-MM-DD date, an array of non-empty strings, an array of
-objects), and the tolerant rule of API reference §10 for any other form (`Rule`): every field may
+objects), and the tolerant rule of docs/api.md §10 for any other form (`Rule`): every field may
 be null or missing, null arrays are empty, integers may come as 10.0, dates in several formats
 (unreadable ones become None and are listed in `unreadable_dates`), InvoiceNumbers as a string
 or under the misspelt key InvoiceNmbers, text past MAX_TEXT is cut with a marker (`clipped`).
@@ -272,7 +272,7 @@ Count = Annotated[int, Rule(_count)]
 Flag = Annotated[bool | None, Rule(_flag)]
 
 
-# The misspelt key of API reference §10: a field of its own, so that the canonical reading sees
+# The misspelt key of docs/api.md §10: a field of its own, so that the canonical reading sees
 # it (then the body takes the rules, which read it where the right key is absent, `MISSPELT`);
 # always UNSET in a decoded struct.
 Misspelt = Any
@@ -295,7 +295,7 @@ class Object(Struct, rename="pascal", gc=False):
     """A JSON object of the API; keys we do not name are ignored."""
 
 
-# -- the detail (API reference §3.3) -----------------------------------------------------------
+# -- the detail (docs/api.md §3.3) -----------------------------------------------------------
 
 
 class Address(Object):

@@ -5,8 +5,7 @@ pages of the window when it moved between two reads, in two pieces of a backfill
 once per LastChanged: listed again with a newer one, it has changed since, and is fetched again.
 
 This grows with the orders a run fetches, so each pair is kept small: a number of ASCII digits
-(ScanSource's are) and its stamp make one int, about 80 bytes an order with its slot in the set
-(8 MB for 100,000 orders); any other number is kept as a string, about 110 bytes.
+(ScanSource's are) and its stamp make one int; any other number is kept as a string.
 """
 
 from __future__ import annotations

@@ -1,10 +1,11 @@
 """One large detail at a time, from its decoding until its order is written.
 
-An order's rows take about ten times its body in memory (bench/big_detail.py), and each fetcher
-decodes the detail it fetched: api_concurrency fetchers meeting large orders at once would hold
+An order's rows take several times its body in memory, and each fetcher decodes the detail it
+fetched: api_concurrency fetchers meeting large orders at once would hold
 ten times all their bodies together, and those orders would then wait in the writers' queues
 too. A detail larger than the threshold waits, as bytes, until no other large one is being
 decoded or is waiting to be written; small ones are never held up.
+docs/decisions/0009-large-details-and-size-cap.md
 """
 
 from __future__ import annotations

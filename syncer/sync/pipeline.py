@@ -10,10 +10,9 @@ fetchers fill each writer's next batch while it writes one (with fewer they woul
 write), and at most 2 × W batches of fetched details are ever uncommitted: that is all a crash can
 cost. Writers work on separate connections, so the database checks and indexes one batch while the
 next is being encoded and sent; each order always goes to the same writer, so two transactions
-never hold the same order. Little grows with the number of orders: at most two list pages, the
-queues and 2 × W batches are held (bench/scale.py measures it), and the key of each order the run
-fetches, so that an order listed twice is fetched once (syncer.sync.fetch_keys: ~80 bytes an order,
-8 MB for a run that fetches 100,000).
+never hold the same order (docs/decisions/0004-two-writers.md). Little grows with the number of
+orders: at most two list pages, the queues and 2 × W batches are held, and the key of each order
+the run fetches, so that an order listed twice is fetched once (syncer.sync.fetch_keys).
 
 A batch the database refuses for its data is loaded again order by order, and only the orders at
 fault are recorded as failures (`_is_data_error`); any other error ends the run.
@@ -50,12 +49,8 @@ from syncer.warehouse.rows import OrderRows, build_rows
 log = get_logger(__name__)
 
 # A writer with less than a quarter of a batch ready waits up to this long for more before it
-# writes. When details arrive slowly (API latency, a rate limit), writing whatever is ready means
-# transactions of a few orders each, and a transaction of 10 costs the database nearly what one of
-# 50 does: at 20 ms latency, 1,849 batches of 11 orders for 20,000. Waiting made them ~50 and
-# took 18% less database CPU and 17% less of the syncer's, in the same time (two interleaved
-# pairs of 20,000-order syncs); at 0 ms batches are fuller than that anyway. An order waits at
-# most this long to be written, and the permits bound what is held, as before.
+# writes: when details arrive slowly, tiny transactions cost the database nearly what full ones
+# do (docs/decisions/0004-two-writers.md). An order waits at most this long to be written.
 BATCH_WAIT_SECONDS = 0.5
 
 Loadable = OrderRows | Touch | Failure
@@ -67,7 +62,8 @@ EXPOSED = "detail: the body holds one of our credentials (an echo of the request
 def writer_of(sales_order_number: str, writers: int) -> int:
     """The writer that takes this order: always the same one (and the same in every process,
     unlike hash()), so that an order listed twice in a run is never in two transactions at once
-    (they would wait on each other's keys, and two such orders crossed would deadlock)."""
+    (they would wait on each other's keys, and two such orders crossed would deadlock).
+    docs/decisions/0004-two-writers.md"""
     return zlib.crc32(sales_order_number.encode()) % writers
 
 

@@ -26,7 +26,7 @@ class SyncOptions:
     defer_foreign_keys: bool = True  # syncer.warehouse.foreign_keys
     # Runs in a row that find a failed order gone from the API before its failure is closed.
     gone_after_attempts: int = ledger.GONE_AFTER_ATTEMPTS
-    large_detail_bytes: int = 4 * 2**20  # syncer.sync.large_details
+    large_detail_bytes: int = 4 * 2**20  # docs/decisions/0009-large-details-and-size-cap.md
 
 
 @dataclass

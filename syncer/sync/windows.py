@@ -30,7 +30,7 @@ def needs_fetch(listed: OrderListRow, stored: Stored | None, margin: timedelta) 
 
     LastChanged has minute precision: a change later in the same minute as our fetch would carry
     the same stamp, so a fetch counts only if it happened after that minute ended (plus a margin
-    for clock skew between us and ScanSource).
+    for clock skew between us and ScanSource). docs/decisions/0005-skip-rule-and-safety-margin.md
     """
     if stored is None or listed.last_changed is None:
         return True

@@ -56,8 +56,7 @@ def create_engine(url: str, *, pool_size: int = 5, max_overflow: int | None = No
 
 
 def _on_connect(dbapi_connection: Any, _record: Any) -> None:
-    # A full sync COPYs ~60 numbers an order, mostly repeated: syncer.warehouse.numeric encodes
-    # a value it has seen at a third of asyncpg's cost (bench/copy_encoding.py).
+    # Our numeric codec on every connection: docs/decisions/0003-numeric-codec.md
     dbapi_connection.run_async(numeric.register)
 
 

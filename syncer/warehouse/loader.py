@@ -82,21 +82,10 @@ def first_statuses(new: Sequence[OrderRows], observed_at: datetime) -> list[tupl
     ]  # fmt: skip
 
 
-# Postgres keeps a plan per connection for each foreign-key check (and for our prepared
-# statements), replanned only when the table's statistics change. Made while a new warehouse's
-# tables hold a batch or two, it is a sequential scan, and every later check scans the whole
-# parent table: a full sync's database time grew with the square of its size. Autovacuum
-# refreshes statistics within a minute or so; a bulk load outgrows them much faster, so the
-# sync analyzes the tables itself each time it has loaded as many orders as they held. (A first
-# load into an empty warehouse has no checks to plan, `syncer.warehouse.foreign_keys`; a
-# second account's first load, or a backfill, grows the tables as fast, with them.)
-# Only the key columns: that refreshes each table's size (what these plans need) and makes every
-# connection replan, at about a tenth of the cost of a full ANALYZE (measured on 20,000 orders:
-# 0.17 s against 1.5 s), and from a small sample (statistics target 10: 3,000 rows a table
-# instead of 30,000), five times cheaper again (10,000 orders: 0.04 s against 0.21 s): a size
-# needs no more. The other columns' statistics, and full-resolution ones for these, are
-# autovacuum's: an ANALYZE of some columns does not reset its count of changed rows, so it still
-# analyzes the tables fully.
+# Foreign-key check plans are cached per connection and go stale while a bulk load grows the
+# tables (a plan made on a nearly empty table scans the whole parent later). So the sync
+# ANALYZEs the key columns, from a small sample, each time the tables have doubled; autovacuum
+# still does the full ANALYZE. docs/decisions/0013-analyze-during-bulk-loads.md
 _ANALYZE_TARGET = "SET LOCAL default_statistics_target = 10"
 _PLANNER = "SET LOCAL random_page_cost = 1.1"
 ANALYZE_FROM = 500  # orders loaded before the first ANALYZE of a run into a small warehouse
@@ -159,10 +148,8 @@ async def load_batch(con: Connection, batch: Sequence[OrderRows], observed_at: d
     children). One it holds is staged: its header upserted with its status change, its
     children merged (`syncer.warehouse.merge`), so that rows which stay the same cost nothing.
     """
-    # In key order: details arrive in the order their fetches finish, and rows that come in the
-    # order of the tables' indexes land on the same index pages one after the other (and on the
-    # rightmost one, which Postgres finds without a descent): 1-7% less database CPU, median 3.5%
-    # (three interleaved pairs of 20,000 orders written as the sync writes them).
+    # In key order, so that each table's index inserts stay on the same pages
+    # (docs/decisions/0002-staging-merge-for-known-orders.md).
     # Each order once, as last fetched: an order listed twice in a run (it moved ahead of the
     # list's cursor) can be fetched twice into one batch, and would be COPYed twice (a unique
     # violation) or upserted twice in one statement (a cardinality violation, which ended the

@@ -18,10 +18,8 @@ on a connection of its own (only in that case):
 
 Two syncers never run one account at once: an ordinary syncer checks the row lock while it
 holds the advisory lock, a fallback syncer checks the advisory lock while it holds the row lock,
-and of two that overlapped, whichever checked second would have seen the other's. A holder is
-judged by the role it logged in as (`pg_stat_activity.usesysid`); one that cannot be seen (a
-prepared transaction) counts as a writer: a wrong "writer" costs a skipped run, a wrong
-"reader" could cost two runs at once.
+and of two that overlapped, whichever checked second would have seen the other's. A holder
+that cannot be seen counts as a writer. docs/decisions/0010-advisory-account-lock.md
 """
 
 from __future__ import annotations

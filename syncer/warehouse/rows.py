@@ -73,7 +73,7 @@ def unusable(
     """Why a detail is not a usable order, or None when it is.
 
     A usable detail names the order asked for (its SalesOrderNumber is the listed OrderNumber),
-    has a Status (every order has one, API reference §8), and has lines whenever the list row
+    has a Status (every order has one, docs/api.md §8), and has lines whenever the list row
     shows the order with lines. Nothing else is required: a null or missing array is an empty
     one (§10), and an order may have no deliveries, invoices or tracking numbers yet. What fails
     this (`{}`, a detail holding only its number, one whose header or lines are gone) is not
