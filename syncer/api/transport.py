@@ -171,20 +171,25 @@ class Transport:
         json_body: Any = None,
         check_json: bool = True,
         repeatable: bool = True,
+        admit: Admit | None = None,
+        nonempty: bool = False,
     ) -> bytes:
         """The body of a successful response; a typed ApiError once retries are exhausted.
 
         `repeatable=False` for a call that must not be made twice once it may have reached the
         API (placing an order): a timeout, a broken connection or a 5xx is raised at once, since
         the API may have acted on it. A 429 or a stale token's 401 is still retried: those are
-        refusals, nothing was done."""
+        refusals, nothing was done. `check_json`: a body that is not JSON is transient (and
+        retried), and with `nonempty` an empty one too."""
 
         async def send(token: str | None) -> bytes:
             assert token is not None
             body, _ = await self._send(
                 operation, method, path, token, params, json_body,
-                _checked if check_json else None,
+                _checked if check_json else None, admit,
             )  # fmt: skip
+            if nonempty and not body:
+                raise TransientApiError(f"{operation}: empty body", operation=operation)
             return body
 
         return await self._attempts(operation, send, authenticated=True, repeatable=repeatable)
@@ -203,17 +208,9 @@ class Transport:
         transient, and retried. `admit` is given a 2xx body's size before it is checked, and
         may make the call wait (a wait the call's deadline does not count): the caller holds a
         large body back until it has room for it."""
-
-        async def send(token: str | None) -> bytes:
-            assert token is not None
-            body, _ = await self._send(
-                operation, method, path, token, params, None, _checked, admit
-            )
-            if not body:
-                raise TransientApiError(f"{operation}: empty body", operation=operation)
-            return body
-
-        return await self._attempts(operation, send, authenticated=True)
+        return await self.request(
+            operation, method, path, params=params, admit=admit, nonempty=True
+        )
 
     async def request_json(
         self,

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -82,6 +82,28 @@ JsonFile = Annotated[
 # -- reads -------------------------------------------------------------------------------------
 
 
+def search(
+    ctx: typer.Context,
+    customer: str | None,
+    operation: str,
+    filters: Mapping[str, Any],
+    *,
+    page: int,
+    page_size: int,
+    all_pages: bool,
+) -> None:
+    """One page of a search (the client's method `operation`), or with `all_pages` every page
+    (its `iter_` method), streamed."""
+
+    async def run(c: ScanSourceClient, n: str) -> Any:
+        if all_pages:
+            await print_pages(getattr(c, f"iter_{operation}")(n, page_size=page_size, **filters))
+            return None
+        return await getattr(c, operation)(n, page=page, page_size=page_size, **filters)
+
+    call(ctx, customer, run)
+
+
 @api_app.command(epilog=exit_codes.API)
 def detail(
     ctx: typer.Context,
@@ -135,13 +157,9 @@ def list_(
         to_last_change_date=_day(to_last_change_date),
     )
 
-    async def run(c: ScanSourceClient, n: str) -> Any:
-        if all_pages:
-            await print_pages(c.iter_list_orders(n, page_size=page_size, **filters))
-            return None
-        return await c.list_orders(n, page=page, page_size=page_size, **filters)
-
-    call(ctx, customer, run)
+    search(
+        ctx, customer, "list_orders", filters, page=page, page_size=page_size, all_pages=all_pages
+    )
 
 
 @api_app.command(epilog=exit_codes.API)
@@ -180,13 +198,7 @@ def summary(
         mac_addresses=mac,
     )
 
-    async def run(c: ScanSourceClient, n: str) -> Any:
-        if all_pages:
-            await print_pages(c.iter_summary(n, page_size=page_size, **filters))
-            return None
-        return await c.summary(n, page=page, page_size=page_size, **filters)
-
-    call(ctx, customer, run)
+    search(ctx, customer, "summary", filters, page=page, page_size=page_size, all_pages=all_pages)
 
 
 @api_app.command(epilog=exit_codes.API)
@@ -213,13 +225,7 @@ def serials(
         to_date=_day(to_date),
     )
 
-    async def run(c: ScanSourceClient, n: str) -> Any:
-        if all_pages:
-            await print_pages(c.iter_serials(n, page_size=page_size, **filters))
-            return None
-        return await c.serials(n, page=page, page_size=page_size, **filters)
-
-    call(ctx, customer, run)
+    search(ctx, customer, "serials", filters, page=page, page_size=page_size, all_pages=all_pages)
 
 
 @api_app.command(epilog=exit_codes.API)

@@ -26,8 +26,8 @@ from syncer.errors import DatabaseError
 from syncer.logs import bind_run, bind_run_id, get_logger
 from syncer.redact import Redactor
 from syncer.states import Outcome, RunKind
-from syncer.sync.pipeline import Clock, Pipeline
-from syncer.sync.result import Progress, RunResult, SyncOptions, describe
+from syncer.sync.pipeline import Pipeline
+from syncer.sync.result import Clock, Progress, RunResult, RunScope, SyncOptions, describe
 from syncer.sync.windows import Window, run_window
 from syncer.warehouse import foreign_keys, ledger, loader
 from syncer.warehouse import locks as account_lock
@@ -137,11 +137,11 @@ class AccountSync:
             )
             bind_run_id(result.run_id)
             retry = await ledger.failed_orders(con, self.account)
+            scope = RunScope(self.engine, self.client, self.account, self.options,
+                             self.redactor, self.clock)  # fmt: skip
             pipeline = Pipeline(
-                self.engine, self.client, self.account, self.options, clock=self.clock,
-                redactor=self.redactor, progress=self.progress,
-                analyzed_at=await loader.held_orders(con),
-            )  # fmt: skip
+                scope, progress=self.progress, analyzed_at=await loader.held_orders(con)
+            )
         deferred = False
         try:
             # On the connection held for the run: the deferral's advisory lock lasts as long.

@@ -15,16 +15,12 @@ from collections.abc import AsyncGenerator, AsyncIterator, Callable
 from datetime import timedelta
 from typing import Any, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
-from syncer.api.client import ScanSourceClient
 from syncer.api.payload import OrderListRow, parse_list_row
 from syncer.errors import PayloadError
 from syncer.logs import get_logger
-from syncer.redact import Redactor
 from syncer.states import Stage
 from syncer.sync.fetch_keys import FetchKeys
-from syncer.sync.result import Counts, RunResult, SyncOptions
+from syncer.sync.result import Counts, RunResult, RunScope
 from syncer.sync.windows import Pieces, Window, needs_fetch
 from syncer.warehouse import ledger, loader
 from syncer.warehouse.ledger import Failure
@@ -61,23 +57,15 @@ class Lister:
 
     def __init__(
         self,
-        engine: AsyncEngine,
-        client: ScanSourceClient,
-        account: str,
-        options: SyncOptions,
+        scope: RunScope,
         *,
-        redactor: Redactor,
         report: Callable[[RunResult], None],
         count_failures: CountFailures,
     ) -> None:
-        self.engine = engine
-        self.client = client
-        self.account = account
-        self.options = options
-        self.redactor = redactor
+        self.scope = scope
         self._report = report
         self._count_failures = count_failures
-        self._margin = timedelta(seconds=options.safety_margin_seconds)
+        self._margin = timedelta(seconds=scope.options.safety_margin_seconds)
         self._fetching = FetchKeys()  # the orders this run has queued (each run its own)
 
     async def list_failed(
@@ -91,8 +79,8 @@ class Lister:
         towards closing it (`gone_after_attempts`)."""
         gone: list[Failure] = []
         for order_number in retry:
-            page = await self.client.list_page(
-                self.account, page=1, page_size=10, sales_order_number=order_number
+            page = await self.scope.client.list_page(
+                self.scope.account, page=1, page_size=10, sales_order_number=order_number
             )
             if not page:
                 reason = f"list: order {order_number} not found (a search by its number is empty)"
@@ -107,10 +95,10 @@ class Lister:
                     await fetch_q.put((row, None))
                     break
         if gone:
-            async with loader.connection(self.engine) as con:
+            async with loader.connection(self.scope.engine) as con:
                 closed = await ledger.record_failures(
-                    con, self.account, gone, self.redactor,
-                    gone_after=self.options.gone_after_attempts,
+                    con, self.scope.account, gone, self.scope.redactor,
+                    gone_after=self.scope.options.gone_after_attempts,
                 )  # fmt: skip
             self._count_failures(gone, closed, result.counts)
 
@@ -127,7 +115,7 @@ class Lister:
         if chunk_days is None or start is None:
             await self._list(window, fetch_q, result, force)
             return
-        plan = Pieces((start, end), chunk_days, self.options.page_size)
+        plan = Pieces((start, end), chunk_days, self.scope.options.page_size)
         while (piece := plan.next()) is not None:
             one_page = plan.one_page
             plan.listed(await self._list(piece, fetch_q, result, force, one_page=one_page))
@@ -150,11 +138,13 @@ class Lister:
         filters: dict[str, Any] = {"to_last_change_date": window[1]}
         if window[0] is not None:
             filters["from_last_change_date"] = window[0]
-        pages = self.client.iter_list(self.account, page_size=self.options.page_size, **filters)
+        pages = self.scope.client.iter_list(
+            self.scope.account, page_size=self.scope.options.page_size, **filters
+        )
         listed = 0
         async with contextlib.aclosing(read_ahead(pages)) as stream:
             async for page in stream:
-                if one_page and len(page) >= self.options.page_size:
+                if one_page and len(page) >= self.scope.options.page_size:
                     return None
                 listed += len(page)
                 rows = [r for r in (self._parse_list_row(raw, result) for raw in page) if r]
@@ -173,8 +163,10 @@ class Lister:
         """Queue the listed orders whose detail we need; count the others as skipped. An order
         this run has queued already, with the same LastChanged, is left out: fetched once."""
         counts = result.counts
-        async with loader.connection(self.engine) as con:
-            stored = await loader.stored(con, self.account, [r.order_number or "" for r in rows])
+        async with loader.connection(self.scope.engine) as con:
+            stored = await loader.stored(
+                con, self.scope.account, [r.order_number or "" for r in rows]
+            )
         for row in rows:
             number = row.order_number or ""
             if (number, row.last_changed) in self._fetching:

@@ -23,22 +23,20 @@ from __future__ import annotations
 import asyncio
 import functools
 import zlib
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
 import asyncpg
-from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.api.client import ScanSourceClient, UnusableDetail
+from syncer.api.client import UnusableDetail
 from syncer.api.payload import Detail, OrderListRow
 from syncer.errors import ApiError, CredentialsError, PayloadError
 from syncer.logs import get_logger
-from syncer.redact import Redactor
 from syncer.states import Stage
 from syncer.sync.large_details import LargeDetails
 from syncer.sync.listing import FetchQueue, Lister
-from syncer.sync.result import Counts, Progress, RunResult, SyncOptions
+from syncer.sync.result import Counts, Progress, RunResult, RunScope
 from syncer.sync.result import describe as _describe
 from syncer.sync.windows import Window
 from syncer.warehouse import ledger, loader
@@ -55,7 +53,6 @@ BATCH_WAIT_SECONDS = 0.5
 
 Loadable = OrderRows | Touch | Failure
 LoadQueue = asyncio.Queue[Loadable | None]
-Clock = Callable[[], datetime]
 EXPOSED = "detail: the body holds one of our credentials (an echo of the request?); not loaded"
 
 
@@ -72,28 +69,14 @@ class Pipeline:
     the orders the warehouse held at its last ANALYZE (`loader.held_orders`)."""
 
     def __init__(
-        self,
-        engine: AsyncEngine,
-        client: ScanSourceClient,
-        account: str,
-        options: SyncOptions,
-        *,
-        clock: Clock,
-        redactor: Redactor,
-        progress: Progress | None = None,
-        analyzed_at: int = 0,
+        self, scope: RunScope, *, progress: Progress | None = None, analyzed_at: int = 0
     ) -> None:
-        self.engine = engine
-        self.client = client
-        self.account = account
-        self.options = options
-        self.clock = clock
-        self.redactor = redactor
+        self.scope = scope
         self.progress = progress
         # Orders in the warehouse at the last ANALYZE, and orders loaded since (see loader).
         self._analyzed_at = analyzed_at
         self._loaded_since = 0
-        self._large = LargeDetails(options.large_detail_bytes)
+        self._large = LargeDetails(scope.options.large_detail_bytes)
 
     async def run(
         self,
@@ -104,16 +87,13 @@ class Pipeline:
         force: bool,
     ) -> bool:
         """List, fetch and load; False when the listing failed (`result.error` says why)."""
-        n, writers = self.options.concurrency, self.options.writers
+        n, writers = self.scope.options.concurrency, self.scope.options.writers
         fetch_q: FetchQueue = asyncio.Queue(n * 2)
         # Unbounded, but never longer than the permits: every item in them holds one.
         load_qs: list[LoadQueue] = [asyncio.Queue() for _ in range(writers)]
-        permits = asyncio.Semaphore(2 * writers * self.options.batch_size)
+        permits = asyncio.Semaphore(2 * writers * self.scope.options.batch_size)
         list_error: list[str] = []
-        listing = Lister(
-            self.engine, self.client, self.account, self.options, redactor=self.redactor,
-            report=self._report, count_failures=self._count_failures,
-        )  # fmt: skip
+        listing = Lister(self.scope, report=self._report, count_failures=self._count_failures)
 
         async def lister() -> None:
             try:
@@ -167,8 +147,8 @@ class Pipeline:
         order_no = listed.order_number or ""
         detail: Detail | UnusableDetail
         try:
-            body, detail = await self.client.fetch_detail(
-                self.account, order_no, admit=functools.partial(self._large.admit, order_no)
+            body, detail = await self.scope.client.fetch_detail(
+                self.scope.account, order_no, admit=functools.partial(self._large.admit, order_no)
             )
         except CredentialsError:
             raise  # every call of the run would fail the same way: the run ends
@@ -177,13 +157,13 @@ class Pipeline:
             return Failure(order_no, Stage.FETCH, str(exc), exc.body, gone=exc.status == 404)
         except UnusableDetail as exc:
             body, detail = exc.body, exc
-        if self.redactor.exposes(body):  # a credential is not order data: not stored as raw
+        if self.scope.redactor.exposes(body):  # a credential is not order data: not stored as raw
             return Failure(order_no, Stage.FETCH, EXPOSED, body.decode("utf-8", errors="replace"))
-        fetched_at = self.clock()
+        fetched_at = self.scope.clock()
         try:
             if isinstance(detail, UnusableDetail):
                 raise detail
-            rows = build_rows(self.account, listed, detail, body, fetched_at)
+            rows = build_rows(self.scope.account, listed, detail, body, fetched_at)
         except PayloadError as exc:
             return Failure(order_no, Stage.PARSE, str(exc), body.decode("utf-8", errors="replace"))
         if rows.content_hash == held_hash:
@@ -211,7 +191,7 @@ class Pipeline:
     async def _next_batch(self, load_q: LoadQueue) -> tuple[list[Loadable], bool]:
         """The next batch, and whether the fetchers are done."""
         items: list[Loadable] = []
-        size = self.options.batch_size
+        size = self.scope.options.batch_size
         item = await load_q.get()
         deadline = asyncio.get_running_loop().time() + BATCH_WAIT_SECONDS
         while item is not None:
@@ -234,9 +214,9 @@ class Pipeline:
         batch = [i for i in items if isinstance(i, OrderRows)]
         touches = [i for i in items if isinstance(i, Touch)]
         failures = [i for i in items if isinstance(i, Failure)]
-        observed_at = self.clock()
+        observed_at = self.scope.clock()
         self._count_unreadable_dates(batch, counts)
-        async with loader.connection(self.engine) as con:
+        async with loader.connection(self.scope.engine) as con:
             if batch:
                 try:
                     await loader.load_batch(con, batch, observed_at)
@@ -249,11 +229,11 @@ class Pipeline:
                     log.warning("batch failed; loading it order by order",
                                 orders=len(batch), error=_describe(exc))  # fmt: skip
                     await self._load_one_by_one(con, batch, observed_at, failures, counts)
-            await loader.touch(con, self.account, touches)
+            await loader.touch(con, self.scope.account, touches)
             counts.unchanged += len(touches)
             closed = await ledger.record_failures(
-                con, self.account, failures, self.redactor,
-                gone_after=self.options.gone_after_attempts,
+                con, self.scope.account, failures, self.scope.redactor,
+                gone_after=self.scope.options.gone_after_attempts,
             )  # fmt: skip
             self._loaded_since += len(batch)
             if self._loaded_since >= max(loader.ANALYZE_FROM, self._analyzed_at):
@@ -271,7 +251,7 @@ class Pipeline:
         for order_no in closed:
             log.warning("order closed as gone: runs in a row found it gone from the API; "
                         "no longer retried", order=order_no,
-                        runs=self.options.gone_after_attempts)  # fmt: skip
+                        runs=self.scope.options.gone_after_attempts)  # fmt: skip
 
     def _count_unreadable_dates(self, batch: Sequence[OrderRows], counts: Counts) -> None:
         """Count the dates read as NULL by field, for the run's summary; the first of each field

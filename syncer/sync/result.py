@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
+from datetime import datetime
+from typing import TYPE_CHECKING
 
 from syncer.api.transport import ApiStats
 from syncer.errors import SyncerError
@@ -11,6 +13,14 @@ from syncer.states import Outcome, RunKind
 from syncer.sync.windows import Window
 from syncer.warehouse import ledger
 from syncer.warehouse.rows import OrderRows
+
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncEngine
+
+    from syncer.api.client import ScanSourceClient
+    from syncer.redact import Redactor
+
+Clock = Callable[[], datetime]
 
 
 @dataclass(frozen=True)
@@ -75,3 +85,15 @@ def describe(exc: BaseException) -> str:
         return str(exc)
     text = str(exc).strip().splitlines()[0] if str(exc).strip() else ""
     return f"{type(exc).__name__}: {text}"[:500] if text else type(exc).__name__
+
+
+@dataclass(frozen=True)
+class RunScope:
+    """What every part of one account's run works with."""
+
+    engine: AsyncEngine
+    client: ScanSourceClient
+    account: str
+    options: SyncOptions
+    redactor: Redactor
+    clock: Clock
