@@ -22,7 +22,8 @@ from common import START, SimInfo, SimProcess, in_child
 
 
 async def sync_big(db_url: str, info: SimInfo, now: datetime, cap: int) -> dict[str, Any]:
-    from syncer.config.settings import Account, simulator_settings
+    from syncer.config.accounts import Account
+    from syncer.config.simulator import simulator_settings
     from syncer.service.runner import summary
     from syncer.service.runtime import open_runtime
     from syncer.sync.account import AccountSync

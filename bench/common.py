@@ -217,7 +217,8 @@ async def sync_run(
 ) -> dict[str, Any]:
     """One real run of the syncer against the simulator: the production wiring (settings,
     runtime, transport, AccountSync) with the bench's clock."""
-    from syncer.config.settings import Account, simulator_settings
+    from syncer.config.accounts import Account
+    from syncer.config.simulator import simulator_settings
     from syncer.service.runner import summary
     from syncer.service.runtime import open_runtime
     from syncer.sync.account import AccountSync

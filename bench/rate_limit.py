@@ -36,7 +36,9 @@ from pathlib import Path
 import asyncpg
 from sqlalchemy.engine import make_url
 
-from syncer.config.settings import Account, Settings, simulator_settings
+from syncer.config.accounts import Account
+from syncer.config.settings import Settings
+from syncer.config.simulator import simulator_settings
 from syncer.service.runtime import open_runtime
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, run_simulator
 from syncer.warehouse import database as db

@@ -20,7 +20,10 @@ import typer
 from pydantic import BaseModel, SecretStr, ValidationError
 
 from syncer.cli.exit_codes import ExitCode
-from syncer.config.settings import Account, Settings, load_settings, simulator_overrides
+from syncer.config.accounts import Account
+from syncer.config.load import load_settings
+from syncer.config.settings import Settings
+from syncer.config.simulator import simulator_overrides
 from syncer.errors import ConfigError, SyncerError
 
 if TYPE_CHECKING:  # the client stack (aiohttp) is imported when a command runs, not for --help

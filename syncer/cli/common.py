@@ -15,7 +15,9 @@ from rich.console import Console
 from rich.markup import escape
 
 from syncer.cli.exit_codes import ExitCode
-from syncer.config.settings import Settings, load_settings, secret_values
+from syncer.config.load import load_settings
+from syncer.config.secrets import secret_values
+from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError
 from syncer.redact import Redactor
 

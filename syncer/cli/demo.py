@@ -10,7 +10,8 @@ from typing import Any
 
 from rich.table import Table
 
-from syncer.config.settings import Account, simulator_settings
+from syncer.config.accounts import Account
+from syncer.config.simulator import simulator_settings
 from syncer.redact import Redactor
 from syncer.service.runtime import open_runtime
 from syncer.sim import SimConfig, Simulator, run_simulator

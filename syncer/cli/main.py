@@ -27,7 +27,9 @@ from syncer.cli.common import (
 )
 from syncer.cli.db import db_app
 from syncer.cli.exit_codes import ExitCode
-from syncer.config.settings import Settings, by_group, mask, reference_markdown
+from syncer.config.reference import by_group, reference_markdown
+from syncer.config.secrets import mask
+from syncer.config.settings import Settings
 from syncer.errors import ConfigError
 from syncer.redact import Redactor
 from syncer.states import Outcome, RunKind

@@ -1,43 +1,25 @@
-"""Settings: config/default.toml, then an optional config file, then SYNCER_* environment variables.
+"""Settings: the model of every setting, with its type, default, limits, group and description.
 
-Secrets are SecretStr, so they print as '**********' everywhere, and can come from a file
-(SYNCER_API_CLIENT_SECRET_FILE=/run/secrets/x) as container platforms deliver them; so can the
-database URL (SYNCER_DATABASE_URL_FILE), whose password is masked wherever it is shown.
+Each setting is read from config/default.toml, then a config file, then its SYNCER_<NAME>
+variable (syncer.config.sources); load_settings (syncer.config.load) builds it. Secrets are
+SecretStr, so they print as '**********' everywhere.
 """
 
 from __future__ import annotations
 
-import difflib
-import json
-import os
-import re
-import tomllib
-from collections.abc import Iterable, Mapping
-from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Any, Literal, NamedTuple, Protocol
+from typing import Annotated, Any, Literal
 
-from pydantic import (
-    BaseModel,
-    Field,
-    SecretStr,
-    ValidationError,
-    field_validator,
-    model_validator,
-)
+from pydantic import Field, SecretStr, field_validator, model_validator
 from pydantic_settings import (
     BaseSettings,
     NoDecode,
     PydanticBaseSettingsSource,
     SettingsConfigDict,
-    SettingsError,
-    TomlConfigSettingsSource,
 )
 
-from syncer.errors import ConfigError
-from syncer.resources import shipped
-
-DEFAULT_CONFIG = shipped("defaults/default.toml")  # the repository's config/default.toml
+from syncer.config.accounts import Account, accounts_from_text, each_account_once
+from syncer.config.sources import ENV_PREFIX, toml_sources
 
 PRODUCTION_BASE_URL = "https://api.scansource.com/scsc/salesorder/v1"
 PRODUCTION_TOKEN_URL = (
@@ -47,63 +29,11 @@ PRODUCTION_SCOPE = (
     "https://scansourceb2c.onmicrosoft.com/a2eccdbd-b208-4e77-a82f-dddd1814309a/.default"
 )
 
-SECRET_FIELDS = ("api_client_secret", "api_subscription_key")
-# Settings that may come from a file named by SYNCER_<NAME>_FILE: the secrets, and the database
-# URL, which holds a password.
-FILE_FIELDS = (*SECRET_FIELDS, "database_url")
-
-# SYNCER_* variables read by name that are not settings: the config file, values kept in
-# files, the tests' and benchmarks' databases, and docker-compose's own (the published health
-# port, the secrets' directory), which an operator's shell may well export.
-OTHER_VARIABLES = frozenset(
-    {
-        "SYNCER_CONFIG_FILE",
-        *(f"SYNCER_{name.upper()}_FILE" for name in FILE_FIELDS),
-        "SYNCER_TEST_DATABASE_URL",
-        "SYNCER_BENCH_DATABASE_URL",
-        "SYNCER_HEALTH_PUBLISHED_PORT",
-        "SYNCER_SECRETS_DIR",
-    }
-)
-ENV_PREFIX = "SYNCER_"
-
-
-# A ScanSource customer number: an account number of at most 10 characters, digits in every
-# known case (docs/api.md §1). Anything else is a typo that would only fail at the API.
-_CUSTOMER_NUMBER = re.compile(r"[0-9]{1,10}")
-
-
-class Account(BaseModel):
-    """One ScanSource customer number; credentials default to the global api_* ones."""
-
-    customer_number: str
-    client_id: str | None = None
-    client_secret: SecretStr | None = None
-    subscription_key: SecretStr | None = None
-
-    @field_validator("customer_number")
-    @classmethod
-    def _digits(cls, value: str) -> str:
-        if not _CUSTOMER_NUMBER.fullmatch(value):
-            shown = value if len(value) <= 40 else value[:40] + "…"
-            raise ValueError(
-                f"{shown!r} is not a ScanSource customer number (1 to 10 digits, nothing else)"
-            )
-        return value
-
 
 # The groups, in the order the reference lists them. Each setting declares its group; the
 # environment variable (SYNCER_<NAME>) and the TOML key (<name>) stay the flat name.
 Group = Literal["database", "api", "sync", "schedule", "health", "logging"]
 GROUPS: tuple[Group, ...] = ("database", "api", "sync", "schedule", "health", "logging")
-GROUP_TITLES: dict[Group, str] = {
-    "database": "Database",
-    "api": "ScanSource API",
-    "sync": "Sync",
-    "schedule": "Schedule (the service)",
-    "health": "Health endpoint (the service)",
-    "logging": "Logging",
-}
 
 
 def _in(group: Group, description: str, **field: Any) -> Any:
@@ -296,27 +226,12 @@ class Settings(BaseSettings):
     @field_validator("accounts", mode="before")
     @classmethod
     def _accounts_from_text(cls, value: Any) -> Any:
-        # SYNCER_ACCOUNTS=1000012345,1000023456 is friendlier than JSON for the common case.
-        if isinstance(value, str):
-            if value.lstrip().startswith("["):
-                try:
-                    value = json.loads(value)
-                except json.JSONDecodeError:
-                    raise ValueError("not valid JSON") from None
-            else:
-                return [{"customer_number": n.strip()} for n in value.split(",") if n.strip()]
-        if isinstance(value, list):
-            return [{"customer_number": v} if isinstance(v, str) else v for v in value]
-        return value
+        return accounts_from_text(value)
 
     @field_validator("accounts")
     @classmethod
     def _each_account_once(cls, value: list[Account]) -> list[Account]:
-        numbers = [a.customer_number for a in value]
-        twice = sorted({n for n in numbers if numbers.count(n) > 1})
-        if twice:
-            raise ValueError(f"listed more than once: {', '.join(twice)}")
-        return value
+        return each_account_once(value)
 
     @field_validator("sync_timezone", "schedule_timezone")
     @classmethod
@@ -390,285 +305,4 @@ class Settings(BaseSettings):
         dotenv_settings: PydanticBaseSettingsSource,
         file_secret_settings: PydanticBaseSettingsSource,
     ) -> tuple[PydanticBaseSettingsSource, ...]:
-        files = _config_files()
-        return (
-            init_settings,
-            env_settings,
-            *(TomlConfigSettingsSource(settings_cls, toml_file=p) for p in reversed(files)),
-        )
-
-
-# The file given to load_settings (--config), seen by the sources while it builds Settings;
-# not written into the environment, where it would outlive the call.
-_given_config: ContextVar[Path | None] = ContextVar("given_config", default=None)
-
-
-def _config_file_from_env() -> Path | None:
-    path = os.environ.get("SYNCER_CONFIG_FILE")
-    return Path(path) if path else None
-
-
-def _config_files() -> list[Path]:
-    named = _given_config.get() or _config_file_from_env()
-    return [p for p in (DEFAULT_CONFIG, named) if p and p.exists()]
-
-
-def _check_toml(files: list[Path]) -> None:
-    """A malformed or unreadable TOML file is one line naming the file and the place."""
-    for path in files:
-        try:
-            tomllib.loads(path.read_text(encoding="utf-8"))
-        except tomllib.TOMLDecodeError as exc:
-            raise ConfigError(f"{path}: not valid TOML: {exc}") from None
-        except (OSError, UnicodeDecodeError) as exc:
-            reason = exc.strerror if isinstance(exc, OSError) else "not UTF-8 text"
-            raise ConfigError(f"{path}: cannot read: {reason}") from None
-
-
-def _secrets_from_files() -> dict[str, str]:
-    """SYNCER_<NAME>_FILE points at a file holding the value (Docker/Kubernetes secrets)."""
-    found: dict[str, str] = {}
-    for name in FILE_FIELDS:
-        path = os.environ.get(f"SYNCER_{name.upper()}_FILE")
-        if path:
-            try:
-                found[name] = Path(path).read_text().strip()
-            except OSError as exc:
-                raise ConfigError(
-                    f"SYNCER_{name.upper()}_FILE: cannot read {path}: {exc.strerror}"
-                ) from exc
-    return found
-
-
-class _ApiEndpoint(Protocol):
-    @property
-    def base_url(self) -> str: ...
-    @property
-    def token_url(self) -> str: ...
-    @property
-    def scope(self) -> str: ...
-
-
-class _ApiCredentials(Protocol):
-    @property
-    def client_id(self) -> str: ...
-    @property
-    def client_secret(self) -> str: ...
-    @property
-    def subscription_key(self) -> str: ...
-
-
-# The simulator enforces no quota unless a fault asks for one: a limiter set at ScanSource's
-# (the default) would make every demo and benchmark measure the quota, not the syncer.
-SIMULATOR_RATE = 10_000.0
-
-
-def simulator_settings(
-    api: _ApiEndpoint, credentials: _ApiCredentials, **overrides: Any
-) -> Settings:
-    """Settings for a running simulator (a `RunningSim`, or the benchmarks' `SimInfo`) and one
-    of its subscriptions; the rate limiter out of the way unless `overrides` sets it."""
-    return Settings(**{**simulator_overrides(api, credentials), **overrides})
-
-
-def simulator_overrides(api: _ApiEndpoint, credentials: _ApiCredentials) -> dict[str, Any]:
-    """The settings that point at a simulator and one of its subscriptions, with its rate
-    limiter out of the way; every other setting keeps its configured value."""
-    return {
-        "api_base_url": api.base_url,
-        "api_token_url": api.token_url,
-        "api_scope": api.scope,
-        "api_client_id": credentials.client_id,
-        "api_client_secret": SecretStr(credentials.client_secret),
-        "api_subscription_key": SecretStr(credentials.subscription_key),
-        "api_rate_limit_per_second": SIMULATOR_RATE,
-    }
-
-
-def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
-    """Build settings, turning every problem into one ConfigError with a line per problem: an
-    unknown SYNCER_* variable, an unknown key in a file, a value that is not valid."""
-    if config_file is not None:
-        if not config_file.exists():
-            raise ConfigError(f"config file not found: {config_file}")
-    elif (named := _config_file_from_env()) is not None and not named.exists():
-        raise ConfigError(f"SYNCER_CONFIG_FILE: config file not found: {named}")
-    if not DEFAULT_CONFIG.is_file():
-        raise ConfigError(f"this installation has no {DEFAULT_CONFIG}: reinstall scansource-syncer")
-    problems = unknown_variables(os.environ)
-    given = _given_config.set(config_file)
-    try:
-        _check_toml(_config_files())
-        settings = Settings(**{**_secrets_from_files(), **overrides})
-    except ValidationError as exc:
-        problems += _describe(exc)
-    except SettingsError as exc:  # e.g. a malformed TOML file or an env value that is not JSON
-        cause = f": {exc.__cause__}" if exc.__cause__ else ""
-        problems.append(f"{exc}{cause}")
-    finally:
-        _given_config.reset(given)
-    if problems:
-        raise ConfigError(_one_error(problems))
-    return settings
-
-
-def unknown_variables(environ: Mapping[str, str]) -> list[str]:
-    """A problem for each SYNCER_* variable that is neither a setting nor read by name: a typo
-    would otherwise leave its setting at the default without a word."""
-    known = {ENV_PREFIX + name.upper() for name in Settings.model_fields} | OTHER_VARIABLES
-    # Compared without the prefix, which every candidate shares and would make any name "close".
-    suffixes = {name.removeprefix(ENV_PREFIX): name for name in known}
-    problems = []
-    for name in sorted(environ):
-        upper = name.upper()  # pydantic-settings reads the environment case-insensitively
-        if upper.startswith(ENV_PREFIX) and upper not in known:
-            close = _closest(upper.removeprefix(ENV_PREFIX), suffixes)
-            hint = f" (did you mean {suffixes[close]}?)" if close else ""
-            problems.append(f"unknown setting {name}{hint}")
-    return problems
-
-
-def _closest(name: str, candidates: Iterable[str]) -> str | None:
-    close = difflib.get_close_matches(name, sorted(candidates), n=1)
-    return close[0] if close else None
-
-
-def _one_error(problems: list[str]) -> str:
-    if len(problems) == 1:
-        return f"invalid configuration: {problems[0]}"
-    return "invalid configuration:\n  " + "\n  ".join(problems)
-
-
-def _describe(exc: ValidationError) -> list[str]:
-    lines = []
-    for err in exc.errors():
-        where = ".".join(str(p) for p in err["loc"])
-        # Never echo the offending value: it may be a secret.
-        msg = err["msg"].removeprefix("Value error, ")
-        if err["type"] == "extra_forbidden":
-            close = _closest(where, Settings.model_fields) if len(err["loc"]) == 1 else None
-            msg = f"unknown setting (did you mean {close}?)" if close else "unknown setting"
-        lines.append(f"{where}: {msg}" if where else msg)  # a rule across settings names them
-    return lines
-
-
-def mask(settings: Settings) -> dict[str, Any]:
-    """The effective settings as plain data, secrets masked."""
-    data = settings.model_dump(mode="json")
-    for name in SECRET_FIELDS:
-        data[name] = "**********" if getattr(settings, name).get_secret_value() else ""
-    for account in data["accounts"]:
-        for key in ("client_secret", "subscription_key"):
-            if account.get(key):
-                account[key] = "**********"
-    if "@" in data["database_url"]:
-        data["database_url"] = _mask_url_password(data["database_url"])
-    return data
-
-
-def _mask_url_password(url: str) -> str:
-    from sqlalchemy.engine import make_url
-    from sqlalchemy.exc import ArgumentError
-
-    try:
-        return make_url(url).render_as_string(hide_password=True)
-    except (ArgumentError, ValueError):
-        return re.sub(r"(://[^:/@]*:)[^@]*@", r"\1***@", url)
-
-
-def secret_values(settings: Settings) -> list[str]:
-    """Every secret the settings hold, for redacting logs: API secrets and the database password."""
-    values = [getattr(settings, name).get_secret_value() for name in SECRET_FIELDS]
-    for account in settings.accounts:
-        values += [
-            s.get_secret_value() for s in (account.client_secret, account.subscription_key) if s
-        ]
-    if settings.database_url:
-        from sqlalchemy.engine import make_url
-
-        password = make_url(settings.database_url).password
-        if password:
-            values.append(str(password))
-    return sorted({v for v in values if v}, key=len, reverse=True)
-
-
-def group_of(name: str) -> Group:
-    """The group a setting declares (a KeyError for a name that is no setting)."""
-    extra = Settings.model_fields[name].json_schema_extra
-    assert isinstance(extra, dict), name
-    return extra["group"]  # type: ignore[return-value]
-
-
-def by_group(data: Mapping[str, Any]) -> dict[Group, dict[str, Any]]:
-    """Flat settings data (`mask`'s) split into its groups, in GROUPS order."""
-    grouped: dict[Group, dict[str, Any]] = {g: {} for g in GROUPS}
-    for name, value in data.items():
-        grouped[group_of(name)][name] = value
-    return grouped
-
-
-class Reference(NamedTuple):
-    """One setting as the configuration reference lists it."""
-
-    group: Group
-    env: str  # SYNCER_<NAME>
-    toml_key: str | None  # None: a secret, which belongs in the environment (or its _FILE)
-    default: str  # as written in TOML
-    description: str
-
-
-def reference() -> list[Reference]:
-    """Every setting, by group (in GROUPS order), then as declared in Settings."""
-    rows = [
-        Reference(
-            group=group_of(name),
-            env=ENV_PREFIX + name.upper(),
-            toml_key=None if name in SECRET_FIELDS else name,
-            default=_toml_value(field.get_default(call_default_factory=True)),
-            description=field.description or "",
-        )
-        for name, field in Settings.model_fields.items()
-    ]
-    return sorted(rows, key=lambda r: GROUPS.index(r.group))  # stable: declared order kept
-
-
-def reference_markdown() -> str:
-    """The configuration reference as Markdown: a table per group."""
-    parts = [
-        "# Configuration reference",
-        "",
-        "Each setting is read from config/default.toml, then the file given with --config or "
-        "SYNCER_CONFIG_FILE, then its environment variable (which wins).",
-    ]
-    rows = reference()
-    for group in GROUPS:
-        parts += [
-            "",
-            f"## {GROUP_TITLES[group]}",
-            "",
-            "| Environment variable | Config key | Default | Description |",
-            "| --- | --- | --- | --- |",
-        ]
-        for r in (r for r in rows if r.group == group):
-            env = f"`{r.env}`"
-            if r.env.removeprefix(ENV_PREFIX).lower() in FILE_FIELDS:
-                env += f" or `{r.env}_FILE`"
-            key = f"`{r.toml_key}`" if r.toml_key else "(environment only)"
-            described = r.description.replace("|", "\\|")
-            parts.append(f"| {env} | {key} | `{r.default}` | {described} |")
-    return "\n".join(parts) + "\n"
-
-
-def _toml_value(value: Any) -> str:
-    """A default as TOML writes it (the secrets' default is the empty string)."""
-    if isinstance(value, SecretStr):
-        value = value.get_secret_value()
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        return repr(value)
-    if isinstance(value, str | Path):
-        return json.dumps(str(value))
-    if isinstance(value, list) and not value:
-        return "[]"
-    raise TypeError(f"no TOML form for the default {value!r}")
+        return (init_settings, env_settings, *toml_sources(settings_cls))

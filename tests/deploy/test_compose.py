@@ -15,12 +15,8 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from syncer.config.settings import (
-    PRODUCTION_BASE_URL,
-    PRODUCTION_TOKEN_URL,
-    SIMULATOR_RATE,
-    Settings,
-)
+from syncer.config.settings import PRODUCTION_BASE_URL, PRODUCTION_TOKEN_URL, Settings
+from syncer.config.simulator import SIMULATOR_RATE
 from syncer.sim import SimConfig
 from tests.container import dockerfile_stages
 from tests.deploy.compose_support import (

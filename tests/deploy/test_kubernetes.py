@@ -12,7 +12,8 @@ import kubernetes_validate
 import pytest
 import yaml
 
-from syncer.config.settings import FILE_FIELDS, Settings
+from syncer.config.settings import Settings
+from syncer.config.sources import FILE_FIELDS
 from tests.container import dockerfile_stages
 
 ROOT = Path(__file__).resolve().parents[2]

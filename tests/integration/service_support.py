@@ -12,7 +12,8 @@ from typing import Any
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.config.settings import Account, Settings
+from syncer.config.accounts import Account
+from syncer.config.settings import Settings
 from syncer.sim import FakeClock, RunningSim, SimConfig, Simulator, run_simulator
 from tests.truth import diff, warehouse
 

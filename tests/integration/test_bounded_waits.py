@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from syncer.api.ratelimit import RateLimiter
-from syncer.config.settings import simulator_settings
+from syncer.config.simulator import simulator_settings
 from syncer.errors import TransientApiError
 from syncer.service.options import limits
 from syncer.sim import FaultConfig

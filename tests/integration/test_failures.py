@@ -15,7 +15,8 @@ import orjson
 import pytest
 from pydantic import SecretStr
 
-from syncer.config.settings import Account, Settings
+from syncer.config.accounts import Account
+from syncer.config.settings import Settings
 from syncer.errors import DatabaseError
 from syncer.service.runner import sync_accounts
 from syncer.service.runtime import open_runtime

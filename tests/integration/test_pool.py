@@ -7,7 +7,8 @@ import asyncio
 from collections.abc import Callable
 from typing import Any
 
-from syncer.config.settings import Account, simulator_settings
+from syncer.config.accounts import Account
+from syncer.config.simulator import simulator_settings
 from syncer.service.runner import sync_accounts
 from syncer.service.runtime import open_runtime
 from tests.integration.conftest import SimHarness

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.config.settings import SIMULATOR_RATE
+from syncer.config.simulator import SIMULATOR_RATE
 from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator
 from syncer.warehouse import schema
 from tests.integration.service_support import service_env

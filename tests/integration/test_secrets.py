@@ -14,7 +14,8 @@ import orjson
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.config.settings import Account, simulator_settings
+from syncer.config.accounts import Account
+from syncer.config.simulator import simulator_settings
 from syncer.logs import route_through_stdlib, setup_logging
 from syncer.redact import Redactor
 from syncer.service.runner import summary as result_summary

@@ -18,7 +18,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.config.settings import Account
+from syncer.config.accounts import Account
 from syncer.errors import DatabaseError
 from syncer.service.health import ReadinessProbe
 from syncer.service.metrics import Metrics

@@ -7,7 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from syncer.config.settings import load_settings, mask, secret_values
+from syncer.config.load import load_settings
+from syncer.config.secrets import mask, secret_values
 from syncer.errors import ConfigError
 
 
@@ -124,7 +125,8 @@ def test_the_service_settings_have_safe_defaults() -> None:
 def test_default_toml_documents_every_setting_and_holds_no_secret() -> None:
     import tomllib
 
-    from syncer.config.settings import DEFAULT_CONFIG, SECRET_FIELDS, Settings
+    from syncer.config.settings import Settings
+    from syncer.config.sources import DEFAULT_CONFIG, SECRET_FIELDS
 
     text = DEFAULT_CONFIG.read_text()
     keys = set(tomllib.loads(text))
@@ -223,7 +225,7 @@ def test_every_syncer_variable_the_code_and_deployment_read_is_known() -> None:
     refused as unknown: a new one goes into config.OTHER_VARIABLES."""
     import re
 
-    from syncer.config.settings import unknown_variables
+    from syncer.config.load import unknown_variables
 
     root = Path(__file__).resolve().parents[2]
     files = [
@@ -307,7 +309,7 @@ def test_a_bad_database_url_is_refused_without_echoing_it(monkeypatch: pytest.Mo
 def test_mask_hides_every_secret_including_per_account_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from syncer.config.settings import secret_values
+    from syncer.config.secrets import secret_values
 
     monkeypatch.setenv("SYNCER_API_CLIENT_SECRET", "global-secret-1")
     monkeypatch.setenv("SYNCER_API_SUBSCRIPTION_KEY", "global-key-2")

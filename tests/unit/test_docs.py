@@ -17,7 +17,8 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from syncer.cli.main import app
-from syncer.config.settings import DEFAULT_CONFIG, Settings
+from syncer.config.settings import Settings
+from syncer.config.sources import DEFAULT_CONFIG
 
 ROOT = Path(__file__).resolve().parents[2]
 README = ROOT / "README.md"

@@ -8,7 +8,8 @@ import gc
 from pydantic import SecretStr
 
 from syncer.collector import GC_THRESHOLD
-from syncer.config.settings import Account, Settings
+from syncer.config.accounts import Account
+from syncer.config.settings import Settings
 from syncer.redact import Redactor
 from syncer.service.runtime import open_runtime
 from syncer.sim import FakeClock, SimConfig, Simulator, run_simulator

@@ -13,20 +13,12 @@ from pydantic import SecretStr
 from typer.testing import CliRunner
 
 from syncer.cli.main import app
-from syncer.config.settings import (
-    DEFAULT_CONFIG,
-    FILE_FIELDS,
-    GROUPS,
-    SECRET_FIELDS,
-    Account,
-    Settings,
-    by_group,
-    group_of,
-    load_settings,
-    mask,
-    reference,
-    reference_markdown,
-)
+from syncer.config.accounts import Account
+from syncer.config.load import load_settings
+from syncer.config.reference import by_group, group_of, reference, reference_markdown
+from syncer.config.secrets import mask
+from syncer.config.settings import GROUPS, Settings
+from syncer.config.sources import DEFAULT_CONFIG, FILE_FIELDS, SECRET_FIELDS
 from syncer.service import options
 
 runner = CliRunner()
