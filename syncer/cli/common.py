@@ -16,7 +16,7 @@ from rich.markup import escape
 
 from syncer.cli.exit_codes import ExitCode
 from syncer.config.load import load_settings
-from syncer.config.secrets import secret_values
+from syncer.config.masking import secret_values
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError, SyncerError
 from syncer.redact import Redactor

@@ -27,8 +27,8 @@ from syncer.cli.common import (
 )
 from syncer.cli.db import db_app
 from syncer.cli.exit_codes import ExitCode
+from syncer.config.masking import mask
 from syncer.config.reference import by_group, reference_markdown
-from syncer.config.secrets import mask
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError
 from syncer.redact import Redactor

@@ -20,7 +20,7 @@ from syncer.api.ratelimit import Limits, RateLimiter
 from syncer.api.transport import make_session
 from syncer.collector import fewer_collections
 from syncer.config.accounts import Account
-from syncer.config.secrets import secret_values
+from syncer.config.masking import secret_values
 from syncer.config.settings import Settings
 from syncer.errors import ConfigError
 from syncer.redact import Redactor

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from syncer.config.load import load_settings
-from syncer.config.secrets import mask, secret_values
+from syncer.config.masking import mask, secret_values
 from syncer.errors import ConfigError
 
 
@@ -309,7 +309,7 @@ def test_a_bad_database_url_is_refused_without_echoing_it(monkeypatch: pytest.Mo
 def test_mask_hides_every_secret_including_per_account_ones(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    from syncer.config.secrets import secret_values
+    from syncer.config.masking import secret_values
 
     monkeypatch.setenv("SYNCER_API_CLIENT_SECRET", "global-secret-1")
     monkeypatch.setenv("SYNCER_API_SUBSCRIPTION_KEY", "global-key-2")

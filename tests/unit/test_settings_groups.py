@@ -15,8 +15,8 @@ from typer.testing import CliRunner
 from syncer.cli.main import app
 from syncer.config.accounts import Account
 from syncer.config.load import load_settings
+from syncer.config.masking import mask
 from syncer.config.reference import by_group, group_of, reference, reference_markdown
-from syncer.config.secrets import mask
 from syncer.config.settings import GROUPS, Settings
 from syncer.config.sources import DEFAULT_CONFIG, FILE_FIELDS, SECRET_FIELDS
 from syncer.service import options
