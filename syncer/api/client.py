@@ -29,7 +29,8 @@ from syncer.api.operation_models import (
     parse_model,
     parse_rows,
 )
-from syncer.api.transport import Admit, ApiStats, Transport
+from syncer.api.stats import ApiStats
+from syncer.api.transport import Admit, Transport
 from syncer.errors import PayloadError, PermanentApiError, TransientApiError
 
 T = TypeVar("T")

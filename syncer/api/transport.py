@@ -1,43 +1,45 @@
-"""Transport: one set of credentials talking HTTP to the API.
+"""Transport: one set of credentials talking HTTP to the API, each call retried in its deadline.
 
 Every call goes through `Transport.request` (the body), `Transport.request_body` (the body,
 checked to be JSON but not decoded: the caller reads it its own way, after the call) or
 `Transport.request_json` (the body and its JSON, decoded once); for the last two an empty body
-is transient too. Each call carries the
-subscription key and bearer token, waits its turn at the key's shared rate limiter
-(`syncer.api.ratelimit`), maps statuses to the error tree (transient vs permanent) and is retried:
-transient failures with exponential backoff and full jitter, 429s behind the limiter's pause, a
-401 once with a fresh token, all within the call's deadline. Tokens that keep being refused end
-in a CredentialsError, past a bound per call and per run. A 2xx body must be whole JSON or the
-attempt counts as transient; a body past the size limit is refused as it is read. Bodies come
-back as bytes so the caller can hash exactly what was received. Server-supplied text in errors
-passes through the `Redactor`, and an error keeps the start of the body it came with. The
-operations live in `syncer.api.client`.
+is transient too. Each attempt carries the subscription key and bearer token and waits its turn
+at the key's shared rate limiter (`syncer.api.ratelimit`). Transient failures are retried with
+exponential backoff and full jitter, 429s behind the limiter's pause, a 401 once with a fresh
+token, all within the call's deadline; tokens that keep being refused end in a CredentialsError,
+past a bound per call and per run. What an answer says (its body within the size limit, its
+JSON, its Retry-After, the error its status maps to) is read by `syncer.api.answers`; tokens
+are asked of `syncer.api.token_endpoint`; calls are counted in `syncer.api.stats`. Bodies come
+back as bytes so the caller can hash exactly what was received. The operations live in
+`syncer.api.client`.
 """
 
 from __future__ import annotations
 
 import asyncio
 import logging
-import math
 import random
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping
 from contextvars import ContextVar
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
-from email.utils import parsedate_to_datetime
 from typing import Any, TypeVar
 
 import aiohttp
 import orjson
 
 from syncer.api import jsonread
-from syncer.api.auth import Credentials, TokenProvider, token_lifetime
+from syncer.api.answers import (
+    check_json_body,
+    error_for,
+    kept_body,
+    read_body,
+    retry_after_seconds,
+)
+from syncer.api.auth import Credentials, TokenProvider
 from syncer.api.ratelimit import Limits, RateLimiter
+from syncer.api.stats import ApiStats
+from syncer.api.token_endpoint import TokenEndpoint
 from syncer.errors import (
-    DIAGNOSIS_BYTES,
     ApiError,
     AuthError,
     CredentialsError,
@@ -51,40 +53,6 @@ from syncer.redact import Redactor
 log = get_logger(__name__)
 T = TypeVar("T")
 
-
-@dataclass
-class ApiStats:
-    """API calls by operation and HTTP status ('error' when no response came back).
-    `observer`, if set, is told each request's operation, status and seconds (the service's
-    metrics set it: this layer does not know them)."""
-
-    calls: Counter[tuple[str, str]] = field(default_factory=Counter)
-    observer: Callable[[str, str, float], None] | None = None
-
-    def record(self, operation: str, status: int | str, seconds: float | None = None) -> None:
-        self.calls[(operation, str(status))] += 1
-        if self.observer is not None and seconds is not None:
-            self.observer(operation, str(status), seconds)
-        per_run = run_stats.get()
-        if per_run is not None and per_run is not self:
-            per_run.calls[(operation, str(status))] += 1
-
-    @property
-    def throttled(self) -> int:
-        return sum(n for (_, status), n in self.calls.items() if status == "429")
-
-    def requests(self, operation: str) -> int:
-        return sum(n for (op, _), n in self.calls.items() if op == operation)
-
-    def as_dict(self) -> dict[str, dict[str, int]]:
-        out: dict[str, dict[str, int]] = {}
-        for (op, status), n in sorted(self.calls.items()):
-            out.setdefault(op, {})[status] = n
-        return out
-
-
-# The stats of the run in progress: every call made inside a run's tasks is counted there too.
-run_stats: ContextVar[ApiStats | None] = ContextVar("run_stats", default=None)
 # The deadline of the call in progress (Transport._attempts).
 call_deadline: ContextVar[asyncio.Timeout | None] = ContextVar("call_deadline", default=None)
 # Given a body's size: None to decode it now, or something to await first.
@@ -135,8 +103,6 @@ class Transport:
     ) -> None:
         self._session = session
         self._base_url = base_url.rstrip("/")
-        self._token_url = token_url
-        self._scope = scope
         self._credentials = credentials
         self._timeout = aiohttp.ClientTimeout(total=timeout_seconds)
         self._max_attempts = max_attempts
@@ -144,11 +110,8 @@ class Transport:
         self._backoff_base = backoff_base
         self._backoff_cap = backoff_cap
         self._refreshes_per_call = token_refreshes_per_call
-        self._refreshes_per_run = token_refreshes_per_run
         self._call_deadline = call_deadline_seconds
         self._max_response_bytes = max_response_bytes
-        self._lifetime_note: str | None = None  # what the last token answer's expires_in was
-        self._noted: set[str] = set()  # lifetime notes already logged
         self._rng = rng or random.Random()
         # Without a configured limiter (tests, one-off scripts): no rate ceiling to speak of, but
         # the in-flight bound, the 429 pause and the decrease still apply.
@@ -159,6 +122,17 @@ class Transport:
         self.redactor.add(credentials.client_secret.get_secret_value())
         self.redactor.add(credentials.subscription_key.get_secret_value())
         self.stats = stats or ApiStats()
+        self.token_endpoint = TokenEndpoint(
+            session,
+            url=token_url,
+            scope=scope,
+            credentials=credentials,
+            timeout=self._timeout,
+            requests_per_run=token_refreshes_per_run,
+            max_response_bytes=max_response_bytes,
+            redactor=self.redactor,
+            stats=self.stats,
+        )
         self.tokens = TokenProvider(self._fetch_token, leeway_seconds=token_leeway_seconds)
 
     async def request(
@@ -186,7 +160,7 @@ class Transport:
             assert token is not None
             body, _ = await self._send(
                 operation, method, path, token, params, json_body,
-                _checked if check_json else None, admit,
+                jsonread.check if check_json else None, admit,
             )  # fmt: skip
             if nonempty and not body:
                 raise TransientApiError(f"{operation}: empty body", operation=operation)
@@ -327,7 +301,7 @@ class Transport:
                             raise  # a fresh token refused after one that worked: this call's
                         raise CredentialsError(
                             f"{exc}; refused again with a fresh token from "
-                            f"{self._token_url}{self._lifetime_suffix()}",
+                            f"{self.token_endpoint.url}{self.token_endpoint.lifetime_suffix()}",
                             status=exc.status, operation=operation, body=exc.body,
                         ) from exc  # fmt: skip
                 except TransientApiError as exc:
@@ -347,14 +321,11 @@ class Transport:
         enough for another to be worth fetching."""
         if refreshes > self._refreshes_per_call:
             raise CredentialsError(
-                f"{operation}: {refreshes} fresh tokens from {self._token_url} did not last one "
-                f"call (api_token_refreshes_per_call = {self._refreshes_per_call})"
-                f"{self._lifetime_suffix()} (last: {last})",
+                f"{operation}: {refreshes} fresh tokens from {self.token_endpoint.url} did not "
+                f"last one call (api_token_refreshes_per_call = {self._refreshes_per_call})"
+                f"{self.token_endpoint.lifetime_suffix()} (last: {last})",
                 operation=operation,
             )
-
-    def _lifetime_suffix(self) -> str:
-        return f"; {self._lifetime_note}" if self._lifetime_note else ""
 
     async def _send(
         self,
@@ -381,8 +352,8 @@ class Transport:
                 status = resp.status
                 content_type = resp.content_type
                 # Only a refusal carries a Retry-After worth parsing (dates are slow to parse).
-                retry_after = _retry_after(resp.headers) if status >= 300 else None
-                body = await self._read(operation, resp)
+                retry_after = retry_after_seconds(resp.headers) if status >= 300 else None
+                body = await read_body(operation, resp, self._max_response_bytes, self.redactor)
         except PermanentApiError:  # a body past the size limit
             self.stats.record(operation, status, time.perf_counter() - started)
             raise
@@ -411,118 +382,12 @@ class Transport:
             try:
                 return body, check_json_body(operation, status, content_type, body, decode)
             except ApiError as exc:
-                exc.body = self._kept(body)
+                exc.body = kept_body(body, self.redactor)
                 raise
-        raise self._error_for(operation, status, body, retry_after)
-
-    async def _read(self, operation: str, resp: aiohttp.ClientResponse) -> bytes:
-        """The body, refused (PermanentApiError) once it is past max_response_bytes: a body
-        that large is never held whole. A refusal's body is read only as far as it is kept."""
-        if resp.status >= 300:
-            return (await read_at_most(resp.content, DIAGNOSIS_BYTES))[0]
-        limit, length = self._max_response_bytes, resp.content_length
-        if length is not None and length <= limit and not resp.headers.get("Content-Encoding"):
-            return await resp.read()  # never more than Content-Length
-        if length is not None and length > limit:
-            head, _ = await read_at_most(resp.content, DIAGNOSIS_BYTES)
-            raise self._too_big(operation, resp.status, f"{length:,} bytes", head)
-        body, whole = await read_at_most(resp.content, limit)
-        if not whole:
-            raise self._too_big(operation, resp.status, f"over {limit:,} bytes", body)
-        return body
-
-    def _too_big(self, operation: str, status: int, size: str, head: bytes) -> PermanentApiError:
-        return PermanentApiError(
-            f"{operation}: HTTP {status} with a body of {size}, more than "
-            f"api_max_response_bytes ({self._max_response_bytes:,})",
-            status=status,
-            operation=operation,
-            body=self._kept(head),
-        )
-
-    def _kept(self, body: bytes) -> str | None:
-        """The start of a failed answer's body, redacted, for a person to look at."""
-        if not body:
-            return None
-        return self.redactor(body[:DIAGNOSIS_BYTES].decode("utf-8", errors="replace"))
+        raise error_for(operation, status, body, retry_after, self.redactor)
 
     async def _fetch_token(self) -> tuple[str, float]:
-        form = {
-            "grant_type": "client_credentials",
-            "client_id": self._credentials.client_id,
-            "client_secret": self._credentials.client_secret.get_secret_value(),
-            "scope": self._scope,
-        }
-
-        async def send(_: str | None) -> tuple[str, float]:
-            self._bound_token_requests()
-            started = time.perf_counter()
-            try:
-                async with self._session.post(
-                    self._token_url, data=form, timeout=self._timeout
-                ) as resp:
-                    status, content_type = resp.status, resp.content_type
-                    retry_after = _retry_after(resp.headers)
-                    body = await self._read("token", resp)
-            except PermanentApiError:  # a body past the size limit
-                self.stats.record("token", status, time.perf_counter() - started)
-                raise
-            except TimeoutError as exc:
-                self.stats.record("token", "timeout", time.perf_counter() - started)
-                raise TransientApiError("token: timed out", operation="token") from exc
-            except aiohttp.ClientError as exc:
-                self.stats.record("token", "error", time.perf_counter() - started)
-                raise TransientApiError(
-                    f"token endpoint unreachable: {type(exc).__name__}", operation="token"
-                ) from exc
-            self.stats.record("token", status, time.perf_counter() - started)
-            if status == 429 or status >= 500:
-                raise self._error_for("token", status, body, retry_after)
-            if status >= 300:
-                # No call of the run can succeed without a token: it ends there.
-                raise CredentialsError(
-                    f"token endpoint refused the client credentials ({status} "
-                    f"{self.redactor(_oauth_error(body))}): {self._token_url}",
-                    status=status,
-                    operation="token",
-                )
-            data = check_json_body("token", status, content_type, body)
-            token = data.get("access_token") if isinstance(data, dict) else None
-            if not isinstance(token, str) or not token:
-                raise TransientApiError("token: response has no access_token", operation="token")
-            self.redactor.add_token(token)
-            lifetime, self._lifetime_note = token_lifetime(data.get("expires_in"))
-            if self._lifetime_note and self._lifetime_note not in self._noted:
-                self._noted.add(self._lifetime_note)
-                log.warning(self._lifetime_note, token_url=self._token_url)
-            return token, lifetime
-
-        return await self._attempts("token", send, authenticated=False)
-
-    def _bound_token_requests(self) -> None:
-        """A run may ask for a token api_token_refreshes_per_run times: tokens refused or
-        dying that often will not start working later in the run."""
-        per_run = run_stats.get()
-        if per_run is not None and per_run.requests("token") >= self._refreshes_per_run:
-            raise CredentialsError(
-                f"token endpoint {self._token_url}: {self._refreshes_per_run} token requests "
-                "in this run (api_token_refreshes_per_run): its tokens are refused or expire "
-                f"at once{self._lifetime_suffix()}",
-                operation="token",
-            )
-
-    def _error_for(
-        self, operation: str, status: int, body: bytes, retry_after: float | None
-    ) -> ApiError:
-        message = self.redactor(f"{operation}: HTTP {status} {_message(body)}".rstrip())
-        if status == 429:
-            return RateLimited(message, retry_after=retry_after, operation=operation)
-        kept = self._kept(body)
-        if status >= 500 or status == 408:
-            return TransientApiError(message, status=status, operation=operation, body=kept)
-        if status == 401:
-            return AuthError(message, status=status, operation=operation, body=kept)
-        return PermanentApiError(message, status=status, operation=operation, body=kept)
+        return await self._attempts("token", self.token_endpoint.request, authenticated=False)
 
 
 async def _admitted(admit: Admit, size: int) -> None:
@@ -550,96 +415,5 @@ def full_jitter(attempt: int, base: float, cap: float, rng: random.Random) -> fl
     return rng.uniform(0, min(cap, base * 2**attempt))
 
 
-async def read_at_most(content: aiohttp.StreamReader, limit: int) -> tuple[bytes, bool]:
-    """Up to `limit` bytes of a body as its chunks arrive, and whether that was all of it."""
-    chunks: list[bytes] = []
-    size = 0
-    async for chunk in content.iter_any():
-        chunks.append(chunk)
-        size += len(chunk)
-        if size > limit:
-            return b"".join(chunks)[:limit], False
-    return b"".join(chunks), True
-
-
-def check_json_body(
-    operation: str,
-    status: int,
-    content_type: str,
-    body: bytes,
-    decode: Callable[[bytes], Any] = jsonread.loads,
-) -> Any:
-    """A 2xx body must be JSON, whole: a gateway page or a cut-off body is worth another try."""
-    if content_type != "application/json" and not content_type.endswith("+json"):
-        raise TransientApiError(
-            f"{operation}: expected JSON, got {content_type or 'no content type'}",
-            status=status,
-            operation=operation,
-        )
-    return parse_json(body, operation, decode)
-
-
 def _query(params: Mapping[str, str] | None) -> str:
     return "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
-
-
-def _retry_after(headers: Mapping[str, str]) -> float | None:
-    """Retry-After in seconds; an HTTP date is measured from the response's own Date header
-    (when there is one), so our clock's skew does not matter."""
-    now = parse_http_date(headers.get("Date")) or datetime.now(UTC)
-    return parse_retry_after(headers.get("Retry-After"), now)
-
-
-def _checked(body: bytes) -> None:
-    jsonread.check(body)
-
-
-def parse_json(body: bytes, operation: str, decode: Callable[[bytes], Any] = jsonread.loads) -> Any:
-    try:
-        return decode(body)
-    except orjson.JSONDecodeError as exc:
-        raise TransientApiError(
-            f"{operation}: body is not valid JSON", operation=operation
-        ) from exc
-
-
-def _message(body: bytes) -> str:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return body[:200].decode("utf-8", errors="replace")
-    if isinstance(data, dict):
-        for key in ("message", "Message", "error_description", "error"):
-            if isinstance(data.get(key), str):
-                return str(data[key])[:300]
-    return ""
-
-
-def _oauth_error(body: bytes) -> str:
-    try:
-        data = orjson.loads(body)
-    except orjson.JSONDecodeError:
-        return "no error code"
-    return str(data.get("error", "no error code")) if isinstance(data, dict) else "no error code"
-
-
-def parse_http_date(value: str | None) -> datetime | None:
-    if not value:
-        return None
-    try:
-        when = parsedate_to_datetime(value)
-    except (TypeError, ValueError, IndexError):
-        return None
-    return when if when.tzinfo else when.replace(tzinfo=UTC)
-
-
-def parse_retry_after(value: str | None, now: datetime) -> float | None:
-    """Seconds to wait from `now`: Retry-After is delay-seconds or an HTTP date (RFC 9110)."""
-    if not value:
-        return None
-    try:
-        seconds = float(value)
-    except ValueError:
-        when = parse_http_date(value)
-        return None if when is None else max(0.0, (when - now).total_seconds())
-    return None if math.isnan(seconds) else max(0.0, seconds)  # inf: as long as allowed

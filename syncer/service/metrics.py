@@ -30,7 +30,7 @@ from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metri
 from prometheus_client.exposition import choose_encoder
 
 import syncer
-from syncer.api.transport import ApiStats
+from syncer.api.stats import ApiStats
 from syncer.sync.result import RunResult
 from syncer.warehouse.schema import DATA_TABLES
 

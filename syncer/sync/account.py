@@ -21,7 +21,7 @@ from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from syncer.api.client import ScanSourceClient
-from syncer.api.transport import run_stats
+from syncer.api.stats import run_stats
 from syncer.errors import DatabaseError
 from syncer.logs import bind_run, bind_run_id, get_logger
 from syncer.redact import Redactor

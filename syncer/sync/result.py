@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING
 
-from syncer.api.transport import ApiStats
+from syncer.api.stats import ApiStats
 from syncer.errors import SyncerError
 from syncer.states import Outcome, RunKind
 from syncer.sync.windows import Window

@@ -44,7 +44,7 @@ async def test_a_token_answer_with_an_absurd_lifetime_is_used_without_a_refresh_
     )
     customer = h.customers[0]
 
-    with caplog.at_level(logging.WARNING, logger="syncer.api.transport"):
+    with caplog.at_level(logging.WARNING, logger="syncer.api.token_endpoint"):
         async with asyncio.timeout(60):  # a refresh loop would spin here forever
             result = await h.account_sync(customer).run()
 

@@ -12,7 +12,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 import syncer
 from syncer.api.ratelimit import Limits, RateLimiter
-from syncer.api.transport import ApiStats
+from syncer.api.stats import ApiStats
 from syncer.service.metrics import ORDER_OUTCOMES, Metrics
 from syncer.sync.result import Counts, RunResult
 

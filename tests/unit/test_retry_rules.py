@@ -9,7 +9,8 @@ import orjson
 import pytest
 
 from syncer.api import jsonread, payload
-from syncer.api.transport import check_json_body, full_jitter, parse_retry_after
+from syncer.api.answers import check_json_body, parse_retry_after
+from syncer.api.transport import full_jitter
 from syncer.errors import (
     AuthError,
     PayloadError,
