@@ -15,19 +15,9 @@ from typing import Annotated, Any, TypeVar
 from msgspec import field
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_serializer
 
-from syncer.api.payload import (
-    Address,
-    Day,
-    Flag,
-    Line,
-    Num,
-    Object,
-    Text,
-    Timestamp,
-    Whole,
-    items,
-    read,
-)
+from syncer.api.payload import Address, Line
+from syncer.api.reading import read
+from syncer.api.values import Day, Flag, Num, Object, Text, Timestamp, Whole, items
 from syncer.errors import PayloadError
 
 

@@ -19,7 +19,8 @@ from typing import Any
 import msgspec
 from sqlalchemy import Table
 
-from syncer.api.payload import Detail, Object, OrderListRow, UnreadableDate
+from syncer.api.payload import Detail, OrderListRow
+from syncer.api.values import Object, UnreadableDate
 from syncer.errors import PayloadError
 from syncer.warehouse import schema
 

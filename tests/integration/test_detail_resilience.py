@@ -11,7 +11,7 @@ from typing import Any
 import orjson
 import pytest
 
-from syncer.api.payload import MAX_TEXT
+from syncer.api.values import MAX_TEXT
 from syncer.service.runner import summary
 from syncer.sim import FaultConfig
 from syncer.warehouse import schema

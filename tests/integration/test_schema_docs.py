@@ -14,7 +14,8 @@ from typing import Any
 import msgspec
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from syncer.api.payload import Detail, Object, OrderListRow
+from syncer.api.payload import Detail, OrderListRow
+from syncer.api.values import Object
 from syncer.warehouse import schema
 from tests.integration.conftest import SimHarness
 

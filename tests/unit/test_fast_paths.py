@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from syncer.api.payload import EASTERN, MAX_INTEGER_DIGITS, _number, _timestamp, _whole
+from syncer.api.values import EASTERN, MAX_INTEGER_DIGITS, _number, _timestamp, _whole
 from syncer.sync.listing import read_ahead
 
 BOUND = 10**MAX_INTEGER_DIGITS

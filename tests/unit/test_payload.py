@@ -17,7 +17,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from syncer.api import payload
-from syncer.api.payload import MAX_TEXT, Detail, OrderListRow, decode, parse_list_row
+from syncer.api.payload import Detail, OrderListRow, decode, parse_list_row
+from syncer.api.values import MAX_TEXT
 from syncer.errors import PayloadError
 from syncer.sim import FakeClock, FaultConfig, SimConfig, Simulator, Subscription, payloads, quirks
 from syncer.sim.faultconfig import QUIRKS
