@@ -82,6 +82,10 @@ async def _reset(con: asyncpg.Connection) -> None:
     if con.is_closed():
         return
     try:
+        if con.is_in_transaction():
+            # Left by a task cancelled while it ended its transaction: nobody will end it now.
+            # Rolled back here, so that asyncpg's reset does not report it as an error.
+            await con.execute("ROLLBACK")
         await con.reset()
     except (asyncpg.PostgresError, asyncpg.InterfaceError, OSError) as exc:
         log.debug("connection not reset: closed", error=describe_db_error(exc))

@@ -115,3 +115,28 @@ async def test_a_task_cancelled_while_its_begin_is_sent_leaves_no_transaction(
         await asyncio.gather(task, return_exceptions=True)
         await assert_clean(one_connection, observer, pid)
         await observer.execute(f"DELETE FROM {LOCKS} WHERE account = $1", ACCOUNT)
+
+
+async def test_a_transaction_nobody_owns_is_rolled_back_without_an_error_reported(
+    one_connection: AsyncEngine, observer: asyncpg.Connection
+) -> None:
+    """A task cancelled while its transaction's ROLLBACK was on the wire leaves the connection
+    in a transaction no Transaction object owns; asyncpg's reset reported that through the
+    loop's exception handler, an ERROR line at every such shutdown."""
+    loop = asyncio.get_running_loop()
+    reported: list[str] = []
+    before = loop.get_exception_handler()
+    loop.set_exception_handler(lambda _loop, context: reported.append(context["message"]))
+    try:
+        async with loader.connection(one_connection) as con:
+            pid = await con.fetchval("SELECT pg_backend_pid()")
+            await con.execute("BEGIN")  # on the wire only: no Transaction object owns it
+            await con.execute(f"INSERT INTO {LOCKS} (account) VALUES ($1)", ACCOUNT)
+            assert con.is_in_transaction()
+        rows = await observer.fetchval(f"SELECT count(*) FROM {LOCKS} WHERE account = $1", ACCOUNT)
+        assert rows == 0  # rolled back
+        await assert_clean(one_connection, observer, pid)
+    finally:
+        loop.set_exception_handler(before)
+        await observer.execute(f"DELETE FROM {LOCKS} WHERE account = $1", ACCOUNT)
+    assert reported == []
