@@ -1,15 +1,16 @@
 #!/usr/bin/env bash
 # CI: a Docker engine for the image tests, and the image's base. Installs Debian's docker.io
-# when the CLI is missing, starts dockerd when no engine answers (waiting for it), then builds
-# the local stand-in for the Python base image (.ci/base-image.sh).
+# when the engine (dockerd) is missing, starts dockerd when no engine answers (waiting for it),
+# then builds the local stand-in for the Python base image (.ci/base-image.sh).
 # Exit 0: ready. Exit 3: no engine can run here (said on stdout). Anything else: a failure.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 answers() { docker info >/dev/null 2>&1; }
 
-if ! command -v docker >/dev/null 2>&1; then
-  echo "docker: installing docker.io from Debian's packages"
+# A machine may carry the docker CLI alone (no engine): the engine is what decides.
+if ! command -v docker >/dev/null 2>&1 || ! command -v dockerd >/dev/null 2>&1; then
+  echo "docker: installing docker.io (the engine) from Debian's packages"
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -q >/dev/null && apt-get install -y -q docker.io >/dev/null \
     || echo "docker: apt-get install docker.io failed"
