@@ -129,21 +129,26 @@ def test_without_credentials_or_sim_the_error_points_at_both() -> None:
     one_line_error(done, 2, "no client_id", "SYNCER_API_CLIENT_ID", "--sim")
 
 
+def api_env(running: Any, sub: Any) -> dict[str, str]:
+    """This process's environment without SYNCER_* settings, plus those that point `syncer api`
+    at the running simulator with subscription `sub`'s credentials."""
+    return {
+        **{k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")},
+        "SYNCER_API_BASE_URL": running.base_url,
+        "SYNCER_API_TOKEN_URL": running.token_url,
+        "SYNCER_API_SCOPE": running.scope,
+        "SYNCER_API_CLIENT_ID": sub.client_id,
+        "SYNCER_API_CLIENT_SECRET": sub.client_secret,
+        "SYNCER_API_SUBSCRIPTION_KEY": sub.subscription_key,
+    }
+
+
 async def test_configured_settings_point_it_at_a_running_simulator() -> None:
     """The way to use a `syncer sim` elsewhere: the usual SYNCER_API_* settings."""
     sim = Simulator(SimConfig(orders_per_account=20))
     sub = sim.config.subscriptions[0]
     async with run_simulator(sim) as running:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")},
-            "SYNCER_API_BASE_URL": running.base_url,
-            "SYNCER_API_TOKEN_URL": running.token_url,
-            "SYNCER_API_SCOPE": running.scope,
-            "SYNCER_API_CLIENT_ID": sub.client_id,
-            "SYNCER_API_CLIENT_SECRET": sub.client_secret,
-            "SYNCER_API_SUBSCRIPTION_KEY": sub.subscription_key,
-            "SYNCER_ACCOUNTS": ",".join(sub.customer_numbers[1:]),
-        }
+        env = {**api_env(running, sub), "SYNCER_ACCOUNTS": ",".join(sub.customer_numbers[1:])}
         proc = await asyncio.create_subprocess_exec(
             sys.executable, "-m", "syncer", "api", "summary", "--page-size", "5",
             env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE,
@@ -178,15 +183,7 @@ async def test_the_configured_api_settings_bound_an_ad_hoc_call() -> None:
     assert len(big) > 2 * limit
     sim.detail_overrides[order] = (200, big)
     async with run_simulator(sim) as running:
-        env = {
-            **{k: v for k, v in os.environ.items() if not k.startswith("SYNCER_")},
-            "SYNCER_API_BASE_URL": running.base_url,
-            "SYNCER_API_TOKEN_URL": running.token_url,
-            "SYNCER_API_SCOPE": running.scope,
-            "SYNCER_API_CLIENT_ID": sub.client_id,
-            "SYNCER_API_CLIENT_SECRET": sub.client_secret,
-            "SYNCER_API_SUBSCRIPTION_KEY": sub.subscription_key,
-        }
+        env = api_env(running, sub)
         args = ("api", "detail", "--customer", customer, "--order", order)
         code, out, err = await syncer(env, *args)
         assert code == 0, err
