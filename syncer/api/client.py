@@ -14,7 +14,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Hashable, Sequen
 from datetime import date
 from typing import Any, TypedDict, TypeVar, Unpack
 
-from syncer.api import jsonread, payload
+from syncer.api import payload
 from syncer.api.operation_models import (
     CancelResult,
     OrderSummary,
@@ -132,7 +132,7 @@ class ScanSourceClient:
         params = api_params(
             customer_number=customer_number, page=page, page_size=page_size, **filters
         )
-        _, rows = await self.transport.request_json("list", "GET", "/list", params=params)
+        rows = await self.transport.request_json("list", "GET", "/list", params=params)
         if not isinstance(rows, list):
             raise TransientApiError("list answered with a non-array body", operation="list")
         return rows
@@ -185,19 +185,6 @@ class ScanSourceClient:
         except PayloadError as exc:
             raise UnusableDetail(str(exc), body) from None
 
-    async def detail_json(
-        self,
-        customer_number: str,
-        sales_order_number: str,
-        *,
-        exclude_serial_tracking: bool = False,
-    ) -> tuple[bytes, Any]:
-        """The detail as received and as plain JSON."""
-        body = await self.detail_bytes(
-            customer_number, sales_order_number, exclude_serial_tracking=exclude_serial_tracking
-        )
-        return body, jsonread.loads(body)
-
     # -- typed operations ---------------------------------------------------------------------
 
     async def list_orders(
@@ -237,7 +224,7 @@ class ScanSourceClient:
         params = api_params(
             customer_number=customer_number, page=page, page_size=page_size, **filters
         )
-        _, data = await self.transport.request_json("summary", "GET", "/summary", params=params)
+        data = await self.transport.request_json("summary", "GET", "/summary", params=params)
         return parse_rows(OrderSummary, data, "summary")
 
     def iter_summary(
@@ -275,7 +262,7 @@ class ScanSourceClient:
         params = api_params(
             customer_number=customer_number, page=page, page_size=page_size, **filters
         )
-        _, data = await self.transport.request_json("serials", "GET", "/serials", params=params)
+        data = await self.transport.request_json("serials", "GET", "/serials", params=params)
         return parse_rows(SerialInfo, data, "serials")
 
     def iter_serials(
@@ -305,14 +292,14 @@ class ScanSourceClient:
             sales_order_number=list(sales_order_numbers) or None,
             po_number=list(po_numbers) or None,
         )
-        _, data = await self.transport.request_json("tracking", "GET", "/tracking", params=params)
+        data = await self.transport.request_json("tracking", "GET", "/tracking", params=params)
         return parse_model(TrackingResponse, data, "tracking")
 
     async def ship_quote(
         self, customer_number: str, request: ShipQuoteRequest
     ) -> ShipQuoteResponse:
         params = api_params(customer_number=customer_number)
-        _, data = await self.transport.request_json(
+        data = await self.transport.request_json(
             "shipquote", "POST", "/shipquote", params=params, json_body=request.to_wire()
         )
         return parse_model(ShipQuoteResponse, data, "shipquote")
@@ -320,7 +307,7 @@ class ScanSourceClient:
     async def vrd(self, customer_number: str, request: VrdRequest) -> VrdResponse:
         """Which vendor-required fields the items need before they can be ordered."""
         params = api_params(customer_number=customer_number)
-        _, data = await self.transport.request_json(
+        data = await self.transport.request_json(
             "vrd", "POST", "/vrd", params=params, json_body=request.to_wire()
         )
         return parse_model(VrdResponse, data, "vrd")
@@ -346,7 +333,7 @@ class ScanSourceClient:
     async def cancel_order(self, customer_number: str, sales_order_number: str) -> CancelResult:
         """Ask to cancel; `result.cancelled` says whether it was (never once anything shipped)."""
         params = api_params(customer_number=customer_number, sales_order_number=sales_order_number)
-        _, data = await self.transport.request_json("cancel", "DELETE", "/cancel", params=params)
+        data = await self.transport.request_json("cancel", "DELETE", "/cancel", params=params)
         return parse_model(CancelResult, data, "cancel")
 
     async def _pages(

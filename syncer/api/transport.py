@@ -2,7 +2,7 @@
 
 Every call goes through `Transport.request` (the body), `Transport.request_body` (the body,
 checked to be JSON but not decoded: the caller reads it its own way, after the call) or
-`Transport.request_json` (the body and its JSON, decoded once); for the last two an empty body
+`Transport.request_json` (its JSON, decoded once, in the attempt); for the last two an empty body
 is transient too. Each attempt carries the subscription key and bearer token and waits its turn
 at the key's shared rate limiter (`syncer.api.ratelimit`). Transient failures are retried with
 exponential backoff and full jitter, 429s behind the limiter's pause, a 401 once with a fresh
@@ -194,18 +194,18 @@ class Transport:
         *,
         params: Mapping[str, str] | None = None,
         json_body: Any = None,
-    ) -> tuple[bytes, Any]:
-        """The body (to hash and keep) and its JSON, decoded once, in the attempt: a body that
-        is empty or not JSON is transient, and retried."""
+    ) -> Any:
+        """The answer's JSON, decoded once, in the attempt: a body that is empty or not JSON is
+        transient, and retried."""
 
-        async def send(token: str | None) -> tuple[bytes, Any]:
+        async def send(token: str | None) -> Any:
             assert token is not None
             body, data = await self._send(
                 operation, method, path, token, params, json_body, jsonread.loads
             )
             if not body:
                 raise TransientApiError(f"{operation}: empty body", operation=operation)
-            return body, data
+            return data
 
         return await self._attempts(operation, send, authenticated=True)
 
